@@ -36,6 +36,7 @@ import os
 import signal
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from autobahn.asyncio.websocket import (  # noqa: E402
