@@ -1,0 +1,349 @@
+/**
+ * WebSocket server for Node: listen standalone (ws:// or wss://) or attach
+ * to an existing http/https server's `upgrade` event; route by path; choose
+ * the subprotocol; verify origin and client; negotiate permessage-deflate.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
+import type { Socket, AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import { WebSocketConnection, type ConnectionOptions } from '../../connection.js';
+import { WebSocketError } from '../../core/ws/errors.js';
+import {
+  buildAcceptResponse,
+  buildRejectResponse,
+  computeAccept,
+  parseUpgradeRequest,
+  type HttpHead,
+  type ServerHandshakeRequest,
+} from '../../core/ws/handshake.js';
+import { formatExtensions } from '../../core/ws/extensions.js';
+import { negotiateDeflate, type DeflateOptions } from '../../core/deflate/negotiate.js';
+import { PerMessageDeflate } from '../../core/deflate/codec.js';
+import { nodeZlibBackend } from './zlib-backend.js';
+import { SocketTransport, nodeHooks } from './transport.js';
+import { DEFAULT_LIMITS } from '../../core/ws/constants.js';
+
+/** What `verifyClient` sees. */
+export interface VerifyClientInfo {
+  req: IncomingMessage;
+  /** Origin header (Sec-WebSocket-Origin for version 8), or null. */
+  origin: string | null;
+  /** The connection is TLS. */
+  secure: boolean;
+  /** The parsed handshake (path, protocols, extensions offered). */
+  handshake: ServerHandshakeRequest;
+}
+
+/** Refuse with an HTTP status (401, 403, …) and optional headers. */
+export interface VerifyRejection {
+  status: number;
+  message?: string;
+  headers?: Array<[string, string]>;
+}
+
+export interface WebSocketServerOptions extends ConnectionOptions {
+  /** Listen on this port (0 = ephemeral). Omit with `server` or `noServer`. */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Attach to this existing http(s) server's `upgrade` event. */
+  server?: HttpServer;
+  /** Do not listen or attach: call handleUpgrade() yourself. */
+  noServer?: boolean;
+  /** TLS options: listen with https (wss://). */
+  tls?: HttpsServerOptions;
+  /** Accept upgrades only on this path (or these paths). */
+  path?: string | string[];
+  /**
+   * Subprotocols this server speaks, in preference order: the first of these
+   * that the client offered is chosen. Ignored when `handleProtocols` is set.
+   */
+  protocols?: string[];
+  /** Choose a subprotocol from the client's offers; return false for none. */
+  handleProtocols?: (offered: string[], req: IncomingMessage) => string | false;
+  /** Accept or reject a client (origin checks, auth). */
+  verifyClient?: (info: VerifyClientInfo) => boolean | VerifyRejection | Promise<boolean | VerifyRejection>;
+  /** permessage-deflate: false (default), true, or options. */
+  perMessageDeflate?: boolean | DeflateOptions;
+  /** Largest upgrade request head. Default 16 KiB. */
+  maxHandshakeSize?: number;
+  /** Time allowed for the upgrade request to arrive, ms. Default 10000. */
+  openTimeout?: number;
+}
+
+type ConnectionListener = (ws: WebSocketConnection, req: IncomingMessage) => void;
+
+/**
+ * @example
+ * ```ts
+ * import { WebSocketServer } from 'autostrada/server';
+ * const wss = new WebSocketServer({ port: 0, perMessageDeflate: true });
+ * wss.on('connection', (ws) => {
+ *   ws.onmessage = (e) => ws.send(e.raw, { binary: e.binary });
+ * });
+ * await wss.ready();
+ * console.log('listening on', wss.address()?.port);
+ * ```
+ */
+export class WebSocketServer extends EventEmitter {
+  readonly options: WebSocketServerOptions;
+  /** Open connections. */
+  readonly clients = new Set<WebSocketConnection>();
+  private readonly server: HttpServer | null;
+  private readonly ownsServer: boolean;
+  private readonly listening: Promise<void>;
+  private readonly paths: Set<string> | null;
+  private readonly deflate: DeflateOptions | null;
+  private readonly onUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
+
+  constructor(options: WebSocketServerOptions = {}) {
+    super();
+    this.options = options;
+    this.paths = options.path === undefined ? null : new Set(Array.isArray(options.path) ? options.path : [options.path]);
+    this.deflate = options.perMessageDeflate === true ? {} : options.perMessageDeflate || null;
+    this.onUpgrade = (req, socket, head) => {
+      if (this.paths && !this.paths.has(pathOf(req.url)) && this.server && this.server.listenerCount('upgrade') > 1) return;
+      this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
+    };
+    if (options.noServer) {
+      this.server = null;
+      this.ownsServer = false;
+      this.listening = Promise.resolve();
+    } else if (options.server) {
+      this.server = options.server;
+      this.ownsServer = false;
+      this.server.on('upgrade', this.onUpgrade);
+      this.listening = Promise.resolve();
+    } else {
+      const handler = (_req: IncomingMessage, res: import('node:http').ServerResponse): void => {
+        const body = 'Upgrade Required';
+        res.writeHead(426, { 'Content-Type': 'text/plain', 'Content-Length': body.length, Upgrade: 'websocket' });
+        res.end(body);
+      };
+      const server = options.tls ? createHttpsServer(options.tls, handler) : createHttpServer(handler);
+      server.headersTimeout = options.openTimeout ?? 10_000;
+      server.requestTimeout = options.openTimeout ?? 10_000;
+      server.maxHeadersCount = 100;
+      server.on('upgrade', this.onUpgrade);
+      server.on('clientError', (_err, socket: Socket) => {
+        if (socket.writable) socket.end(buildRejectResponse(400));
+        else socket.destroy();
+      });
+      this.server = server;
+      this.ownsServer = true;
+      this.listening = new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+          server.off('error', reject);
+          this.emit('listening');
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Resolves once listening (immediately for attached / noServer mode). */
+  ready(): Promise<void> {
+    return this.listening;
+  }
+
+  /** The listening address (standalone mode), else the attached server's. */
+  address(): AddressInfo | null {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a : null;
+  }
+
+  override on(event: 'connection', listener: ConnectionListener): this;
+  override on(event: 'listening' | 'close', listener: () => void): this;
+  override on(event: 'error', listener: (err: Error) => void): this;
+  override on(event: string, listener: (...args: never[]) => void): this {
+    return super.on(event, listener as (...args: unknown[]) => void);
+  }
+
+  /**
+   * Complete a WebSocket handshake on an `upgrade` request. On success calls
+   * `cb` with the open connection; on failure answers with an HTTP error and
+   * destroys the socket.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, cb: (ws: WebSocketConnection) => void): void {
+    socket.on('error', noop);
+    let hs: ServerHandshakeRequest;
+    try {
+      if (this.paths && !this.paths.has(pathOf(req.url))) {
+        throw new WebSocketError('WS_ERR_HANDSHAKE_REJECTED', `no WebSocket endpoint at ${pathOf(req.url)}`, 0, 404);
+      }
+      const maxHead = this.options.maxHandshakeSize ?? DEFAULT_LIMITS.maxHandshakeSize;
+      if (headSize(req) > maxHead) {
+        throw new WebSocketError('WS_ERR_HANDSHAKE_TOO_BIG', 'handshake too big', 0, 431);
+      }
+      hs = parseUpgradeRequest(toHttpHead(req));
+    } catch (err) {
+      reject(socket, err);
+      return;
+    }
+    const verify = this.options.verifyClient;
+    if (!verify) {
+      this.complete(req, socket, head, hs, cb);
+      return;
+    }
+    const secure = 'encrypted' in socket && (socket as { encrypted?: boolean }).encrypted === true;
+    let verdict: ReturnType<NonNullable<WebSocketServerOptions['verifyClient']>>;
+    try {
+      verdict = verify({ req, origin: hs.origin, secure, handshake: hs });
+    } catch (err) {
+      reject(socket, err);
+      return;
+    }
+    const decide = (v: boolean | VerifyRejection): void => {
+      if (v === true) this.complete(req, socket, head, hs, cb);
+      else if (v === false) reject(socket, new WebSocketError('WS_ERR_HANDSHAKE_REJECTED', 'client rejected', 0, 403));
+      else {
+        if (!socket.destroyed) {
+          socket.end(buildRejectResponse(v.status, { ...(v.headers ? { headers: v.headers } : {}), ...(v.message ? { body: v.message } : {}) }));
+        }
+      }
+    };
+    if (verdict instanceof Promise) {
+      verdict.then(decide, (err: unknown) => reject(socket, err));
+    } else {
+      decide(verdict);
+    }
+  }
+
+  private complete(req: IncomingMessage, socket: Socket, head: Buffer, hs: ServerHandshakeRequest, cb: (ws: WebSocketConnection) => void): void {
+    if (socket.destroyed || !socket.writable) return;
+    let protocol = '';
+    let extensions = '';
+    let codec: PerMessageDeflate | null = null;
+    try {
+      if (hs.protocols.length > 0) {
+        const chosen = this.options.handleProtocols
+          ? this.options.handleProtocols(hs.protocols, req)
+          : this.options.protocols
+            ? (this.options.protocols.find((p) => hs.protocols.includes(p)) ?? false)
+            : (hs.protocols[0] as string);
+        if (chosen !== false) {
+          if (!hs.protocols.includes(chosen)) throw new Error(`handleProtocols chose ${chosen}, which the client did not offer`);
+          protocol = chosen;
+        }
+      }
+      if (this.deflate) {
+        const offers = hs.extensions.filter((e) => e.name === 'permessage-deflate');
+        const agreed = offers.length > 0 ? negotiateDeflate(offers, this.deflate) : null;
+        if (agreed) {
+          extensions = formatExtensions([agreed.response]);
+          codec = new PerMessageDeflate({
+            params: agreed.params,
+            role: 'server',
+            backend: nodeZlibBackend,
+            maxMessageSize: this.options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
+            ...deflateTuning(this.deflate),
+          });
+        }
+      }
+    } catch (err) {
+      reject(socket, new WebSocketError('WS_ERR_INTERNAL', err instanceof Error ? err.message : String(err), 0, 500));
+      return;
+    }
+    const response = buildAcceptResponse({
+      accept: computeAccept(hs.key, nodeSha1),
+      ...(protocol ? { protocol } : {}),
+      ...(extensions ? { extensions } : {}),
+    });
+    socket.off('error', noop);
+    socket.write(response, 'latin1');
+    const ws = new WebSocketConnection(req.url ?? '/', this.options, nodeHooks);
+    const transport = new SocketTransport(socket, ws);
+    this.clients.add(ws);
+    ws.addEventListener('close', () => {
+      this.clients.delete(ws);
+      codec?.close();
+    });
+    ws.attach(transport, { role: 'server', protocol, extensions, deflate: codec });
+    cb(ws);
+    if (head.length > 0) ws.receive(head);
+  }
+
+  /**
+   * Stop accepting; close every connection with 1001 (going away) and wait
+   * for them (bounded by closeTimeout).
+   */
+  async close(): Promise<void> {
+    if (this.server) this.server.off('upgrade', this.onUpgrade);
+    const closing = [...this.clients].map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          ws.addEventListener('close', () => resolve());
+          try {
+            if (ws.readyState === WebSocketConnection.OPEN) {
+              ws.closeWithCode(1001, 'server shutting down');
+            } else ws.terminate();
+          } catch {
+            ws.terminate();
+          }
+        }),
+    );
+    if (this.ownsServer && this.server) {
+      const s = this.server;
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+    await Promise.all(closing);
+    this.emit('close');
+  }
+}
+
+function noop(): void {}
+
+function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function headSize(req: IncomingMessage): number {
+  let n = (req.url?.length ?? 0) + 16;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i++) n += (raw[i] as string).length + 2;
+  return n;
+}
+
+/** node:http has parsed the request; present it in the core's shape. */
+function toHttpHead(req: IncomingMessage): HttpHead {
+  const headers = new Map<string, string>();
+  const rawHeaders: Array<[string, string]> = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    rawHeaders.push([name, value]);
+    const key = name.toLowerCase();
+    const prev = headers.get(key);
+    headers.set(key, prev === undefined ? value : `${prev}, ${value}`);
+  }
+  return { startLine: [req.method ?? 'GET', req.url ?? '/', `HTTP/${req.httpVersion}`], headers, rawHeaders };
+}
+
+function reject(socket: Socket, err: unknown): void {
+  const status = err instanceof WebSocketError && err.status ? err.status : 400;
+  const headers: Array<[string, string]> = [];
+  if (status === 426) headers.push(['Sec-WebSocket-Version', '13, 8']);
+  if (!socket.destroyed && socket.writable) {
+    // Internal details stay off the wire: a status and its reason phrase only.
+    socket.end(buildRejectResponse(status, { headers }));
+  }
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+export function nodeSha1(data: Uint8Array): Uint8Array {
+  return createHash('sha1').update(data).digest();
+}
+
+function deflateTuning(o: DeflateOptions): { threshold?: number; level?: number; memLevel?: number } {
+  const t: { threshold?: number; level?: number; memLevel?: number } = {};
+  if (o.threshold !== undefined) t.threshold = o.threshold;
+  if (o.level !== undefined) t.level = o.level;
+  if (o.memLevel !== undefined) t.memLevel = o.memLevel;
+  return t;
+}

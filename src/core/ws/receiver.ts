@@ -1,0 +1,258 @@
+/**
+ * Message receiver: {@link FramePiece}s in, {@link ReceiveEvent}s out.
+ *
+ * Assembles fragmented messages (RFC 6455 §5.4), inflates permessage-deflate
+ * messages (RFC 7692 §7.2.2), validates text as UTF-8 piece by piece so that
+ * an invalid byte fails the connection when it arrives, not at message end
+ * (§8.1), and enforces the message-size limit on the inflated size.
+ *
+ * Inflation may be asynchronous (a backend on a thread pool). While a result
+ * is pending, later pieces wait in an explicit FIFO: messages and control
+ * frames are never reordered by promise timing. `queuedBytes` lets the driver
+ * stop reading while the queue is long.
+ */
+import { Opcode } from './constants.js';
+import { CloseCode, WebSocketError } from './errors.js';
+import { parseClosePayload } from './close.js';
+import { Utf8Validator, isValidUtf8 } from './utf8.js';
+import type { FramePiece, ReceiveEvent } from './types.js';
+
+/** The receive half of permessage-deflate, as the receiver needs it. */
+export interface MessageInflater {
+  /**
+   * Inflate one piece of a compressed message. `fin` ends the message.
+   * `receivedSoFar` is the inflated size of the message before this piece,
+   * so the backend can bound its output (decompression bombs → 1009).
+   */
+  inflate(piece: Uint8Array, fin: boolean, receivedSoFar: number): Uint8Array[] | Promise<Uint8Array[]>;
+}
+
+export interface MessageReceiverOptions {
+  /** Largest message after inflation, in bytes (1009 beyond). */
+  maxMessageSize: number;
+  /** Set when permessage-deflate was negotiated. */
+  inflater?: MessageInflater | null;
+  /** Deliver messages as message-start / message-data / message-end events. */
+  streaming?: boolean;
+  /** Whole-buffer UTF-8 check; adapters may pass a native one (node:buffer isUtf8). */
+  isUtf8?: (bytes: Uint8Array) => boolean;
+}
+
+export type ReceiveSink = (event: ReceiveEvent) => void;
+
+const EMPTY = new Uint8Array(0);
+
+function invalidUtf8(): WebSocketError {
+  return new WebSocketError('WS_ERR_INVALID_UTF8', 'invalid UTF-8 in text message', CloseCode.INVALID_PAYLOAD);
+}
+
+export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
+  private readonly maxMessageSize: number;
+  private inflater: MessageInflater | null;
+  private readonly streaming: boolean;
+  private readonly isUtf8: (bytes: Uint8Array) => boolean;
+
+  // message in progress
+  private binary = false;
+  private compressed = false;
+  private size = 0;
+  private chunks: Uint8Array[] = [];
+  private utf8: Utf8Validator | null = null;
+
+  // async inflation
+  private busy = false;
+  private readonly queue: FramePiece[] = [];
+  private queued = 0;
+  private failed = false;
+
+  /** Where events go. */
+  sink: ReceiveSink;
+  /** Errors from asynchronous inflation (synchronous ones are thrown). */
+  onAsyncError: (err: unknown) => void = () => {};
+  /** Called when queued pieces have been processed after an async step. */
+  onDrain: () => void = () => {};
+
+  constructor(options: MessageReceiverOptions, sink: ReceiveSink = () => {}) {
+    this.maxMessageSize = options.maxMessageSize;
+    this.inflater = options.inflater ?? null;
+    this.streaming = options.streaming ?? false;
+    this.isUtf8 = options.isUtf8 ?? isValidUtf8;
+    this.sink = sink;
+  }
+
+  setInflater(inflater: MessageInflater | null): void {
+    this.inflater = inflater;
+  }
+
+  /** Bytes of pieces waiting behind an asynchronous inflation. */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
+  /** True while an asynchronous step is pending. */
+  get pending(): boolean {
+    return this.busy;
+  }
+
+  transform(piece: FramePiece, controller: TransformStreamDefaultController<ReceiveEvent>): void | Promise<void> {
+    this.sink = (e) => controller.enqueue(e);
+    this.piece(piece);
+    if (this.busy) {
+      // Hold the stream until the queue is worked off: backpressure for the stream form.
+      return new Promise<void>((resolve, reject) => {
+        this.onDrain = resolve;
+        this.onAsyncError = reject;
+      });
+    }
+  }
+
+  /** Process one piece. Throws a WebSocketError on a violation. */
+  piece(p: FramePiece): void {
+    if (this.failed) return;
+    if (this.busy) {
+      this.queue.push(p);
+      this.queued += p.payload.length;
+      return;
+    }
+    try {
+      this.process(p);
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
+  }
+
+  private process(p: FramePiece): void {
+    const op = p.opcode;
+    if (op >= 8) {
+      this.control(op, p.payload);
+      return;
+    }
+    const fin = p.fin && p.last;
+    if (p.first && op !== Opcode.CONTINUATION) {
+      // Fast path: a whole uncompressed message in one piece — no copy, one check.
+      if (fin && !p.rsv1) {
+        const data = p.payload;
+        if (data.length > this.maxMessageSize) throw tooBig(this.maxMessageSize);
+        if (op === Opcode.TEXT && !this.isUtf8(data)) throw invalidUtf8();
+        if (this.streaming) {
+          this.sink({ type: 'message-start', binary: op === Opcode.BINARY });
+          if (data.length) this.sink({ type: 'message-data', data });
+          this.sink({ type: 'message-end' });
+        } else {
+          this.sink({ type: 'message', binary: op === Opcode.BINARY, data });
+        }
+        return;
+      }
+      this.binary = op === Opcode.BINARY;
+      this.compressed = p.rsv1;
+      this.size = 0;
+      this.chunks = [];
+      if (!this.binary) {
+        if (this.utf8) this.utf8.reset();
+        else this.utf8 = new Utf8Validator();
+      }
+      if (this.streaming) this.sink({ type: 'message-start', binary: this.binary });
+    }
+    if (this.compressed) {
+      if (p.payload.length === 0 && !fin) return;
+      const inflater = this.inflater;
+      if (!inflater) throw new WebSocketError('WS_ERR_INTERNAL', 'compressed message without an inflater', CloseCode.INTERNAL_ERROR);
+      const out = inflater.inflate(p.payload, fin, this.size);
+      if (Array.isArray(out)) {
+        for (let i = 0; i < out.length; i++) this.data(out[i] as Uint8Array);
+        if (fin) this.end();
+      } else {
+        this.busy = true;
+        out.then(
+          (chunks) => {
+            this.busy = false;
+            try {
+              for (let i = 0; i < chunks.length; i++) this.data(chunks[i] as Uint8Array);
+              if (fin) this.end();
+            } catch (err) {
+              this.failed = true;
+              this.onAsyncError(err);
+              return;
+            }
+            this.drain();
+          },
+          (err: unknown) => {
+            this.busy = false;
+            this.failed = true;
+            this.onAsyncError(err);
+          },
+        );
+      }
+      return;
+    }
+    this.data(p.payload);
+    if (fin) this.end();
+  }
+
+  private drain(): void {
+    while (!this.busy && this.queue.length > 0 && !this.failed) {
+      const p = this.queue.shift() as FramePiece;
+      this.queued -= p.payload.length;
+      try {
+        this.process(p);
+      } catch (err) {
+        this.failed = true;
+        this.onAsyncError(err);
+        return;
+      }
+    }
+    if (!this.busy && !this.failed) this.onDrain();
+  }
+
+  private data(chunk: Uint8Array): void {
+    const len = chunk.length;
+    if (len === 0) return;
+    this.size += len;
+    if (this.size > this.maxMessageSize) throw tooBig(this.maxMessageSize);
+    // §8.1: fail as soon as the bytes so far cannot be valid UTF-8.
+    if (this.utf8 && !this.binary && !this.utf8.write(chunk)) throw invalidUtf8();
+    if (this.streaming) this.sink({ type: 'message-data', data: chunk });
+    else this.chunks.push(chunk);
+  }
+
+  private end(): void {
+    if (!this.binary && this.utf8 && !this.utf8.end()) throw invalidUtf8();
+    if (this.streaming) {
+      this.sink({ type: 'message-end' });
+      return;
+    }
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.sink({ type: 'message', binary: this.binary, data: concat(chunks, this.size) });
+  }
+
+  private control(op: number, payload: Uint8Array): void {
+    if (op === Opcode.CLOSE) {
+      const { code, reason } = parseClosePayload(payload);
+      this.sink({ type: 'close', code, reason });
+    } else if (op === Opcode.PING) {
+      this.sink({ type: 'ping', data: payload });
+    } else {
+      this.sink({ type: 'pong', data: payload });
+    }
+  }
+}
+
+function tooBig(max: number): WebSocketError {
+  return new WebSocketError('WS_ERR_MESSAGE_TOO_BIG', `message exceeds maxMessageSize ${max}`, CloseCode.MESSAGE_TOO_BIG);
+}
+
+/** Join chunks into one buffer (no copy for a single chunk). */
+export function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  if (chunks.length === 0) return EMPTY;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    const c = chunks[i] as Uint8Array;
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}

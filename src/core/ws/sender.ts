@@ -1,0 +1,193 @@
+/**
+ * Message sender: messages, fragments and control frames in, bytes out.
+ *
+ * With permessage-deflate the deflater may answer asynchronously. Every
+ * operation issued meanwhile (data, fragments, pings, close) waits in an
+ * explicit FIFO, so frames leave in the order they were sent, never in the
+ * order promises happen to settle (DESIGN hard rule 4).
+ */
+import { Opcode } from './constants.js';
+import { encodeFrame } from './encoder.js';
+import type { MaskKeySource } from './types.js';
+
+/** The send half of permessage-deflate, as the sender needs it. */
+export interface MessageDeflater {
+  /** Whether a message of `size` bytes is worth compressing (threshold). */
+  shouldCompress(size: number): boolean;
+  /** Compress a piece of a message; `fin` ends it (sync flush, tail stripped, RFC 7692 §7.2.1). */
+  deflate(data: Uint8Array, fin: boolean): Uint8Array | Promise<Uint8Array>;
+}
+
+export interface MessageSenderOptions {
+  role: 'client' | 'server';
+  /** Fills 4 unpredictable bytes per frame; required for clients (RFC 6455 §5.3). */
+  maskKey?: MaskKeySource;
+  deflater?: MessageDeflater | null;
+}
+
+/** One queued operation (kept while an async deflate is pending). */
+interface Op {
+  opcode: number;
+  data: Uint8Array;
+  fin: boolean;
+  /** Deflate this frame's data (a message, or a fragment of a compressed message). */
+  deflate: boolean;
+  /** RSV1 on this frame (first frame of a compressed message). */
+  rsv1: boolean;
+}
+
+export class MessageSender {
+  private readonly mask: MaskKeySource | null;
+  private readonly key = new Uint8Array(4);
+  private deflater: MessageDeflater | null;
+
+  private busy = false;
+  private readonly queue: Op[] = [];
+  private queued = 0;
+
+  // streaming message state (begin / fragment / end)
+  private streamOpen = false;
+  private streamFirst = false;
+  private streamOpcode = 0;
+  private streamCompress = false;
+
+  /** Where encoded bytes go. */
+  sink: (chunk: Uint8Array) => void;
+  /** Errors from asynchronous deflation. */
+  onAsyncError: (err: unknown) => void = () => {};
+  /** Called when the queue has been drained after async work. */
+  onDrain: () => void = () => {};
+
+  constructor(options: MessageSenderOptions, sink: (chunk: Uint8Array) => void = () => {}) {
+    if (options.role === 'client' && !options.maskKey) throw new TypeError('a client sender needs a maskKey source');
+    this.mask = options.role === 'client' ? (options.maskKey as MaskKeySource) : null;
+    this.deflater = options.deflater ?? null;
+    this.sink = sink;
+  }
+
+  setDeflater(deflater: MessageDeflater | null): void {
+    this.deflater = deflater;
+  }
+
+  /** Bytes waiting behind an asynchronous deflate (not yet handed to the sink). */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
+  /** True while an asynchronous deflate is pending. */
+  get pending(): boolean {
+    return this.busy;
+  }
+
+  /** True while a streamed message is open (between begin and end). */
+  get inMessage(): boolean {
+    return this.streamOpen;
+  }
+
+  /**
+   * Send a whole message. `compress` (default true) lets the deflater decide
+   * by size; false forces it uncompressed.
+   */
+  sendMessage(data: Uint8Array, binary: boolean, compress = true): void {
+    if (this.streamOpen) throw new Error('a streamed message is open: end it before sending another message');
+    const deflate = compress && this.deflater !== null && this.deflater.shouldCompress(data.length);
+    this.op({ opcode: binary ? Opcode.BINARY : Opcode.TEXT, data, fin: true, deflate, rsv1: deflate });
+  }
+
+  /** Send a control frame (ping, pong, close). Allowed between fragments (§5.4). */
+  sendControl(opcode: number, payload: Uint8Array): void {
+    this.op({ opcode, data: payload, fin: true, deflate: false, rsv1: false });
+  }
+
+  /**
+   * Send one raw frame exactly as given (frame-level API). The caller owns
+   * protocol correctness (fragmentation order, RSV1 meaning).
+   */
+  sendFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv1 = false): void {
+    this.op({ opcode, data: payload, fin, deflate: false, rsv1 });
+  }
+
+  /** Begin a message sent as fragments (Autobahn's streaming API). */
+  beginMessage(binary: boolean, compress = true): void {
+    if (this.streamOpen) throw new Error('a streamed message is already open');
+    this.streamOpen = true;
+    this.streamFirst = true;
+    this.streamOpcode = binary ? Opcode.BINARY : Opcode.TEXT;
+    this.streamCompress = compress && this.deflater !== null;
+  }
+
+  /** Send a fragment of the open message as one frame. */
+  sendFragment(data: Uint8Array): void {
+    if (!this.streamOpen) throw new Error('no streamed message is open');
+    this.fragment(data, false);
+  }
+
+  /** End the open message (a final frame, possibly with data). */
+  endMessage(data: Uint8Array = EMPTY): void {
+    if (!this.streamOpen) throw new Error('no streamed message is open');
+    this.fragment(data, true);
+    this.streamOpen = false;
+  }
+
+  private fragment(data: Uint8Array, fin: boolean): void {
+    const opcode = this.streamFirst ? this.streamOpcode : Opcode.CONTINUATION;
+    const c = this.streamCompress;
+    this.op({ opcode, data, fin, deflate: c, rsv1: c && this.streamFirst });
+    this.streamFirst = false;
+  }
+
+  private op(op: Op): void {
+    if (this.busy) {
+      this.queue.push(op);
+      this.queued += op.data.length;
+      return;
+    }
+    this.run(op);
+  }
+
+  private run(op: Op): void {
+    if (!op.deflate) {
+      this.frame(op.opcode, op.fin, op.rsv1, op.data);
+      return;
+    }
+    const out = (this.deflater as MessageDeflater).deflate(op.data, op.fin);
+    if (out instanceof Uint8Array) {
+      this.frame(op.opcode, op.fin, op.rsv1, out);
+      return;
+    }
+    this.busy = true;
+    out.then(
+      (bytes) => {
+        this.busy = false;
+        this.frame(op.opcode, op.fin, op.rsv1, bytes);
+        this.drain();
+      },
+      (err: unknown) => {
+        this.busy = false;
+        this.queue.length = 0;
+        this.queued = 0;
+        this.onAsyncError(err);
+      },
+    );
+  }
+
+  private drain(): void {
+    while (!this.busy && this.queue.length > 0) {
+      const op = this.queue.shift() as Op;
+      this.queued -= op.data.length;
+      this.run(op);
+    }
+    if (!this.busy) this.onDrain();
+  }
+
+  private frame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): void {
+    let key: Uint8Array | null = null;
+    if (this.mask) {
+      key = this.key;
+      this.mask(key);
+    }
+    encodeFrame(this.sink, opcode, fin, rsv1, payload, key);
+  }
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,197 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WebSocketProtocol, CLOSED, CLOSING, OPEN } from '../../../../src/core/ws/protocol.js';
+import { FrameDecoder } from '../../../../src/core/ws/decoder.js';
+import { Opcode } from '../../../../src/core/ws/constants.js';
+import type { FramePiece } from '../../../../src/core/ws/types.js';
+import { clientFrame, close, enc, frame, join, splits } from '../../../helpers/frames.js';
+
+interface Harness {
+  p: WebSocketProtocol;
+  messages: Array<[string, boolean]>;
+  sent: Array<[number, string]>;
+  transport: string[];
+  errors: string[];
+  events: string[];
+}
+
+/** A server-side protocol whose output is decoded back into frames, so tests can assert what was sent. */
+function server(opts: { maxMessageSize?: number; maxFrameSize?: number } = {}): Harness {
+  const h: Harness = { messages: [], sent: [], transport: [], errors: [], events: [] } as unknown as Harness;
+  const out = new FrameDecoder({ role: 'client', maxFrameSize: 1 << 26, maxFragments: 1 << 20, allowRsv1: true }, (piece: FramePiece) => {
+    if (piece.first) h.sent.push([piece.opcode, '']);
+    const last = h.sent[h.sent.length - 1] as [number, string];
+    last[1] += Buffer.from(piece.payload).toString('latin1');
+  });
+  h.p = new WebSocketProtocol({ role: 'server', ...opts }, {
+    write: (c) => out.push(c.slice()),
+    closeTransport: (how) => h.transport.push(how),
+    onMessage: (d, b) => h.messages.push([b ? Buffer.from(d).toString('hex') : Buffer.from(d).toString('utf8'), b]),
+    onPing: (d) => h.events.push('ping:' + Buffer.from(d).toString()),
+    onPong: (d) => h.events.push('pong:' + Buffer.from(d).toString()),
+    onCloseFrame: (c, r) => h.events.push(`close:${c}:${r}`),
+    onError: (e) => h.errors.push(`${e.code}:${e.closeCode}`),
+  });
+  return h;
+}
+
+function feed(h: Harness, parts: Uint8Array[]): void {
+  for (const p of parts) h.p.receive(p);
+}
+
+const closeSent = (h: Harness): number | null => {
+  const c = h.sent.find(([op]) => op === Opcode.CLOSE);
+  if (!c) return null;
+  return c[1].length >= 2 ? (c[1].charCodeAt(0) << 8) | c[1].charCodeAt(1) : 1005;
+};
+
+test('text, binary, fragmented, with pings in between — at every split', () => {
+  const bytes = join([
+    clientFrame(Opcode.TEXT, 'héllo'),
+    clientFrame(Opcode.BINARY, new Uint8Array([0, 255])),
+    clientFrame(Opcode.TEXT, 'frag', { fin: false }),
+    clientFrame(Opcode.PING, 'hb'),
+    clientFrame(Opcode.CONTINUATION, 'men', { fin: false }),
+    clientFrame(Opcode.CONTINUATION, 'ted'),
+    clientFrame(Opcode.TEXT, ''),
+  ]);
+  for (const parts of splits(bytes)) {
+    const h = server();
+    feed(h, parts);
+    assert.deepEqual(h.messages, [['héllo', false], ['00ff', true], ['fragmented', false], ['', false]]);
+    assert.deepEqual(h.sent, [[Opcode.PONG, 'hb']], 'auto-pong with the same payload');
+    assert.deepEqual(h.errors, []);
+  }
+});
+
+test('invalid UTF-8 fails with 1007 as soon as the bad byte arrives, across fragments', () => {
+  // "κόσμε" then an invalid byte 0xF5 in the second fragment; the message never ends
+  const first = clientFrame(Opcode.TEXT, enc.encode('κόσμε'), { fin: false });
+  const bad = clientFrame(Opcode.CONTINUATION, new Uint8Array([0xce, 0xba, 0xf5, 0x41]), { fin: false });
+  const h = server();
+  feed(h, [first]);
+  assert.equal(closeSent(h), null);
+  // only part of the bad frame: up to and including the invalid byte
+  h.p.receive(bad.slice(0, bad.length - 1));
+  assert.equal(closeSent(h), 1007, 'fails before the frame is complete');
+  assert.deepEqual(h.errors, ['WS_ERR_INVALID_UTF8:1007']);
+  assert.deepEqual(h.transport, ['end']);
+  assert.equal(h.p.readyState, CLOSED);
+});
+
+test('a truncated UTF-8 sequence at message end fails with 1007', () => {
+  for (const parts of splits(join([clientFrame(Opcode.TEXT, new Uint8Array([0x41, 0xe2, 0x82]))]))) {
+    const h = server();
+    feed(h, parts);
+    assert.equal(closeSent(h), 1007);
+    assert.deepEqual(h.messages, []);
+  }
+});
+
+test('every violation closes with the right code: 1002, 1007, 1009', () => {
+  const cases: Array<[Uint8Array, number, { maxMessageSize?: number; maxFrameSize?: number }?]> = [
+    [clientFrame(3), 1002],
+    [frame(Opcode.TEXT, 'unmasked'), 1002],
+    [clientFrame(Opcode.PING, new Uint8Array(126)), 1002],
+    [clientFrame(Opcode.CONTINUATION, 'x'), 1002],
+    [clientFrame(Opcode.CLOSE, new Uint8Array([3])), 1002],
+    [clientFrame(Opcode.CLOSE, close(999)), 1002],
+    [clientFrame(Opcode.CLOSE, close(1005)), 1002],
+    [clientFrame(Opcode.CLOSE, join([close(1000), new Uint8Array([0xff])])), 1007],
+    [clientFrame(Opcode.BINARY, new Uint8Array(101)), 1009, { maxMessageSize: 100 }],
+    [clientFrame(Opcode.BINARY, new Uint8Array(101)), 1009, { maxFrameSize: 100 }],
+    [join([clientFrame(Opcode.BINARY, new Uint8Array(60), { fin: false }), clientFrame(Opcode.CONTINUATION, new Uint8Array(60))]), 1009, { maxMessageSize: 100 }],
+  ];
+  for (const [bytes, code, opts] of cases) {
+    for (const parts of splits(bytes)) {
+      const h = server(opts);
+      feed(h, parts);
+      assert.equal(closeSent(h), code, `${Buffer.from(bytes.slice(0, 4)).toString('hex')} → ${code}`);
+      assert.equal(h.errors.length, 1);
+      assert.equal(h.p.readyState, CLOSED);
+      // nothing more is processed after failing
+      h.p.receive(clientFrame(Opcode.TEXT, 'after'));
+      assert.deepEqual(h.messages, []);
+    }
+  }
+});
+
+test('peer-initiated close: echo the code, server ends the transport, close info is clean', () => {
+  const h = server();
+  feed(h, [clientFrame(Opcode.CLOSE, close(4001, 'bye'))]);
+  assert.deepEqual(h.events, ['close:4001:bye']);
+  assert.equal(closeSent(h), 4001);
+  assert.deepEqual(h.transport, ['end']);
+  assert.deepEqual(h.p.transportClosed(), { code: 4001, reason: 'bye', wasClean: true });
+});
+
+test('an empty Close is answered with an empty Close and reported as 1005', () => {
+  const h = server();
+  feed(h, [clientFrame(Opcode.CLOSE)]);
+  assert.deepEqual(h.sent, [[Opcode.CLOSE, '']]);
+  assert.equal(h.p.closeInfo.code, 1005);
+});
+
+test('we close first: CLOSING until the peer answers, data still delivered meanwhile, no pong after Close', () => {
+  const h = server();
+  h.p.close(1000, 'done');
+  assert.equal(h.p.readyState, CLOSING);
+  feed(h, [clientFrame(Opcode.TEXT, 'late'), clientFrame(Opcode.PING, 'x')]);
+  assert.deepEqual(h.messages, [['late', false]]);
+  assert.deepEqual(h.sent.map(([op]) => op), [Opcode.CLOSE], 'no pong after our Close');
+  assert.throws(() => h.p.send(new Uint8Array(1), true), /not open/);
+  feed(h, [clientFrame(Opcode.CLOSE, close(1000))]);
+  assert.equal(h.p.readyState, CLOSED);
+  assert.deepEqual(h.transport, ['end']);
+  assert.equal(h.sent.filter(([op]) => op === Opcode.CLOSE).length, 1, 'one Close frame only');
+  assert.equal(h.p.closeInfo.wasClean, true);
+});
+
+test('no Close frame before the transport ended is 1006, not clean', () => {
+  const h = server();
+  assert.equal(h.p.readyState, OPEN);
+  assert.deepEqual(h.p.transportClosed(), { code: 1006, reason: '', wasClean: false });
+});
+
+test('close() validates code and reason', () => {
+  const h = server();
+  assert.throws(() => h.p.close(1005), RangeError);
+  assert.throws(() => h.p.close(1000, 'x'.repeat(124)), RangeError);
+  h.p.close(3000, 'ok');
+  assert.equal(closeSent(h), 3000);
+});
+
+test('client role masks what it sends and a server-side decoder reads it back', () => {
+  const got: string[] = [];
+  const dec = new FrameDecoder({ role: 'server', maxFrameSize: 1 << 20, maxFragments: 10, allowRsv1: false }, (p) => got.push(Buffer.from(p.payload).toString()));
+  let n = 0;
+  const c = new WebSocketProtocol({ role: 'client', maskKey: (k) => k.set([n++, 0x55, 0xaa, 7]) }, { write: (b) => dec.push(b.slice()), closeTransport: () => {} });
+  c.send(enc.encode('one'), false);
+  c.send(enc.encode('two'), false);
+  assert.deepEqual(got, ['one', 'two']);
+});
+
+test('streaming send: begin / fragments / end make one fragmented message; pings may interleave', () => {
+  const h = server();
+  h.p.beginMessage(false, false);
+  h.p.sendFragment(enc.encode('ab'));
+  h.p.ping(enc.encode('p'));
+  h.p.sendFragment(enc.encode('cd'));
+  h.p.endMessage(enc.encode('e'));
+  assert.deepEqual(h.sent, [[Opcode.TEXT, 'ab'], [Opcode.PING, 'p'], [Opcode.CONTINUATION, 'cd'], [Opcode.CONTINUATION, 'e']]);
+});
+
+test('streaming receive: message-start / data / end events, UTF-8 checked per piece', () => {
+  const events: string[] = [];
+  const p = new WebSocketProtocol({ role: 'server', streaming: true }, {
+    write: () => {},
+    closeTransport: () => {},
+    onStreamEvent: (e) => events.push(e.type === 'message-data' ? `data:${Buffer.from(e.data).toString()}` : e.type),
+  });
+  const bytes = join([clientFrame(Opcode.TEXT, 'abc', { fin: false }), clientFrame(Opcode.CONTINUATION, 'def')]);
+  p.receive(bytes.slice(0, 7));
+  p.receive(bytes.slice(7));
+  assert.deepEqual(events.filter((e) => e !== 'message-start' && e !== 'message-end').join('').replace(/data:/g, ''), 'abcdef');
+  assert.equal(events[0], 'message-start');
+  assert.equal(events.at(-1), 'message-end');
+});
