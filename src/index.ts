@@ -27,8 +27,8 @@ export { isValidCloseCode, parseClosePayload, encodeClosePayload } from './core/
 export * from './core/ws/handshake.js';
 export * from './core/ws/extensions.js';
 export * from './core/deflate/negotiate.js';
-export * from './core/deflate/backend.js';
-export { PerMessageDeflate } from './core/deflate/codec.js';
+export type { Inflater, Deflater, DeflateBackend } from './core/deflate/backend.js';
+export { PerMessageDeflate, type PerMessageDeflateOptions } from './core/deflate/codec.js';
 export { pakoBackend } from './core/deflate/pako-backend.js';
 export { createPipeline, createReceiveStream, createSendStream, type PipelineOptions, type OutgoingMessage } from './core/streams/pipeline.js';
 export {
