@@ -293,7 +293,11 @@ export class WebSocketConnection {
           if (this.state === OPEN) this.state = CLOSING;
         },
         onError: (error) => this.emit('error', { type: 'error', target: this, error, message: error.message }),
-        onDrain: () => this.resumeFor(PAUSE_INFLATE),
+        onDrain: () => {
+          this.resumeFor(PAUSE_INFLATE);
+          // The async deflate queue counts in bufferedAmount: its draining can be the drain.
+          this.maybeDrain();
+        },
       },
     );
     this.proto = proto;
@@ -500,8 +504,17 @@ export class WebSocketConnection {
     const writable = new WritableStream<SendData>(
       {
         write: async (chunk) => {
-          if (!this.send(chunk)) throw new WebSocketError('WS_ERR_NOT_OPEN', 'the connection is closing');
-          if (this.bufferedAmount > highWater) await this.waitDrain();
+          let sent: boolean;
+          try {
+            sent = this.send(chunk);
+          } catch (err) {
+            // Over maxBufferedAmount: the stream API waits where send() throws.
+            if (!(err instanceof WebSocketError && err.code === 'WS_ERR_SEND_QUEUE_FULL') || this.bufferedAmount === 0) throw err;
+            await this.waitDrain();
+            sent = this.send(chunk);
+          }
+          if (!sent) throw new WebSocketError('WS_ERR_NOT_OPEN', 'the connection is closing');
+          if (this.bufferedAmount > Math.min(highWater, this.maxBuffered)) await this.waitDrain();
         },
         close: () => {
           if (this.state === OPEN) this.close(1000);
@@ -525,9 +538,10 @@ export class WebSocketConnection {
   decodeMessage(raw: Uint8Array, binary: boolean): string | Uint8Array | ArrayBuffer {
     if (!binary) return this.hooks.decodeText(raw);
     if (this.binaryType === 'arraybuffer') {
+      // ArrayBuffer#slice copies; a Node Buffer's slice() would be a view of its whole pool.
       return raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && raw.buffer instanceof ArrayBuffer
         ? raw.buffer
-        : raw.slice().buffer;
+        : Uint8Array.prototype.slice.call(raw).buffer;
     }
     return raw;
   }
@@ -599,7 +613,7 @@ export class WebSocketConnection {
       const ctl = this.streamCtl;
       if (!ctl) return;
       // The piece may be a view into a transport buffer that the caller reuses: copy.
-      ctl.enqueue(ev.data.slice());
+      ctl.enqueue(Uint8Array.prototype.slice.call(ev.data)); // a copy, also for a Buffer (whose slice() is a view)
       if ((ctl.desiredSize ?? 1) <= 0 && !this.streamPaused) {
         this.streamPaused = true;
         this.pauseFor(PAUSE_STREAM);

@@ -112,7 +112,9 @@ export class WebSocket extends WebSocketConnection {
       this.handshake(socket, url, protocols, options);
     };
     const secureOver = (raw?: Socket): void => {
-      const tlsOpts: TlsOptions = { servername: isIp(host) ? '' : host, ...options.tls, ...(raw ? { socket: raw } : { host, port }) };
+      // Through a proxy `host` still names the target: node:tls checks the
+      // certificate against servername || host, else against the proxy's name.
+      const tlsOpts: TlsOptions = { servername: isIp(host) ? '' : host, ...options.tls, ...(raw ? { socket: raw, host } : { host, port }) };
       if (!tlsOpts.servername) delete tlsOpts.servername;
       const s = tlsConnect(tlsOpts);
       s.on('error', onError);

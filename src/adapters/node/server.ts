@@ -104,9 +104,23 @@ export class WebSocketServer extends EventEmitter {
     this.paths = options.path === undefined ? null : new Set(Array.isArray(options.path) ? options.path : [options.path]);
     this.deflate = options.perMessageDeflate === true ? {} : options.perMessageDeflate || null;
     this.onUpgrade = (req, socket, head) => {
-      if (this.paths && !this.paths.has(pathOf(req.url)) && this.server && this.server.listenerCount('upgrade') > 1) return;
+      const server = this.server;
+      if (this.paths && !this.paths.has(pathOf(req.url)) && server && server.listenerCount('upgrade') > 1) {
+        // Another WebSocketServer on this http server may own the path. If none
+        // took the socket by the end of this dispatch, refuse it: unanswered, the
+        // paused socket would hang (and keep http.Server#close() from finishing).
+        // A listener of the user's own may answer later: then leave it alone.
+        queueMicrotask(() => {
+          if (claimed.has(socket) || !server.listeners('upgrade').every((l) => ownListeners.has(l))) return;
+          claimed.add(socket);
+          socket.on('error', noop);
+          reject(socket, new WebSocketError('WS_ERR_HANDSHAKE_REJECTED', `no WebSocket endpoint at ${pathOf(req.url)}`, 0, 404));
+        });
+        return;
+      }
       this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
     };
+    ownListeners.add(this.onUpgrade);
     if (options.noServer) {
       this.server = null;
       this.ownsServer = false;
@@ -122,13 +136,18 @@ export class WebSocketServer extends EventEmitter {
         res.writeHead(426, { 'Content-Type': 'text/plain', 'Content-Length': body.length, Upgrade: 'websocket' });
         res.end(body);
       };
-      const server = options.tls ? createHttpsServer(options.tls, handler) : createHttpServer(handler);
-      server.headersTimeout = options.openTimeout ?? 10_000;
-      server.requestTimeout = options.openTimeout ?? 10_000;
+      const openTimeout = options.openTimeout ?? 10_000;
+      // node:http only checks headersTimeout every connectionsCheckingInterval (default 30 s).
+      const httpOptions = { connectionsCheckingInterval: Math.max(50, Math.min(1000, openTimeout)) };
+      const server = options.tls ? createHttpsServer({ ...httpOptions, ...options.tls }, handler) : createHttpServer(httpOptions, handler);
+      server.headersTimeout = openTimeout;
+      server.requestTimeout = openTimeout;
       server.maxHeadersCount = 100;
       server.on('upgrade', this.onUpgrade);
-      server.on('clientError', (_err, socket: Socket) => {
-        if (socket.writable) socket.end(buildRejectResponse(400));
+      server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+        // The statuses node:http itself would send for these parser errors.
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+        if (socket.writable) socket.end(buildRejectResponse(status));
         else socket.destroy();
       });
       this.server = server;
@@ -168,6 +187,7 @@ export class WebSocketServer extends EventEmitter {
    * destroys the socket.
    */
   handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, cb: (ws: WebSocketConnection) => void): void {
+    claimed.add(socket);
     socket.on('error', noop);
     let hs: ServerHandshakeRequest;
     try {
@@ -295,6 +315,11 @@ export class WebSocketServer extends EventEmitter {
 }
 
 function noop(): void {}
+
+/** Sockets some WebSocketServer has taken on (see the path routing in the constructor). */
+const claimed = new WeakSet<object>();
+/** The `upgrade` listeners that belong to WebSocketServers. */
+const ownListeners = new WeakSet<object>();
 
 function pathOf(url: string | undefined): string {
   if (!url) return '/';

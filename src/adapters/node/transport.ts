@@ -13,14 +13,19 @@ import type { RuntimeHooks, Transport, WebSocketConnection } from '../../connect
  */
 export class SocketTransport implements Transport {
   private readonly socket: Socket;
+  private readonly conn: WebSocketConnection;
   private corked = false;
   private readonly uncork = (): void => {
     this.corked = false;
     this.socket.uncork();
+    // Written at once: node emits 'drain' only after a write returned false,
+    // so a waiting `drain` (e.g. after an async deflate queue emptied) would never come.
+    if (this.socket.writableLength === 0) this.conn.transportDrained();
   };
 
   constructor(socket: Socket, conn: WebSocketConnection) {
     this.socket = socket;
+    this.conn = conn;
     socket.setNoDelay(true);
     socket.setTimeout(0);
     socket.on('data', (chunk: Buffer) => conn.receive(chunk));
