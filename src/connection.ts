@@ -14,6 +14,7 @@ import {
   WebSocketProtocol,
   type CloseInfo,
   type PerMessageCodec,
+  type ProtocolHandler,
   type ReadyState,
 } from './core/ws/protocol.js';
 import type { Limits } from './core/ws/constants.js';
@@ -36,6 +37,8 @@ export interface Transport {
 
 /** Runtime services an adapter may supply (faster native versions). */
 export interface RuntimeHooks {
+  /** Allocate output buffers (Node: pooled Buffers, which sockets take without conversion). */
+  alloc?: (size: number) => Uint8Array;
   encodeText?: (s: string) => Uint8Array;
   decodeText?: (b: Uint8Array) => string;
   isUtf8?: (b: Uint8Array) => boolean;
@@ -191,7 +194,7 @@ export class WebSocketConnection {
   onerror: Listener<'error'> | null = null;
   onclose: Listener<'close'> | null = null;
 
-  private readonly listeners = new Map<string, Set<(ev: never) => void>>();
+  private listeners: Map<string, Set<(ev: never) => void>> | null = null;
   private proto: WebSocketProtocol | null = null;
   private transport: Transport | null = null;
   private state: ReadyState = CONNECTING;
@@ -219,12 +222,7 @@ export class WebSocketConnection {
     this.options = options;
     this.binaryType = options.binaryType ?? 'uint8array';
     this.maxBuffered = options.maxBufferedAmount ?? 64 * 1024 * 1024;
-    this.hooks = {
-      encodeText: hooks.encodeText ?? ((s) => textEncoder.encode(s)),
-      decodeText: hooks.decodeText ?? ((b) => textDecoder.decode(b)),
-      isUtf8: hooks.isUtf8 ?? ((b) => { try { new TextDecoder('utf-8', { fatal: true }).decode(b); return true; } catch { return false; } }),
-      maskKey: hooks.maskKey ?? defaultMaskKey,
-    };
+    this.hooks = completeHooks(hooks);
   }
 
   get readyState(): ReadyState {
@@ -239,19 +237,21 @@ export class WebSocketConnection {
   // ---- events -------------------------------------------------------------
 
   addEventListener<K extends keyof WsEventMap>(type: K, listener: Listener<K>): void {
-    let set = this.listeners.get(type);
-    if (!set) this.listeners.set(type, (set = new Set()));
+    const map = (this.listeners ??= new Map());
+    let set = map.get(type);
+    if (!set) map.set(type, (set = new Set()));
     set.add(listener as (ev: never) => void);
   }
 
   removeEventListener<K extends keyof WsEventMap>(type: K, listener: Listener<K>): void {
-    this.listeners.get(type)?.delete(listener as (ev: never) => void);
+    this.listeners?.get(type)?.delete(listener as (ev: never) => void);
   }
 
-  private emit<K extends keyof WsEventMap>(type: K, event: WsEventMap[K]): void {
+  /** @internal */
+  _emit<K extends keyof WsEventMap>(type: K, event: WsEventMap[K]): void {
     const prop = (this as unknown as Record<string, unknown>)['on' + type];
     if (typeof prop === 'function') this.safely(prop as (e: WsEventMap[K]) => void, event);
-    const set = this.listeners.get(type);
+    const set = this.listeners?.get(type);
     if (set) for (const fn of set) this.safely(fn as (e: WsEventMap[K]) => void, event);
   }
 
@@ -281,30 +281,15 @@ export class WebSocketConnection {
         streaming: this.options.streamMessages ?? false,
         isUtf8: this.hooks.isUtf8,
         maskKey: this.hooks.maskKey,
+        alloc: this.hooks.alloc,
       },
-      {
-        write: (chunk) => transport.write(chunk),
-        closeTransport: (how) => this.closeTransport(how),
-        onMessage: (data, binary) => this.onProtoMessage(data, binary),
-        onStreamEvent: (ev) => this.onStreamEvent(ev),
-        onPing: (data) => this.emit('ping', { type: 'ping', target: this, data }),
-        onPong: (data) => this.onPong(data),
-        onCloseFrame: () => {
-          if (this.state === OPEN) this.state = CLOSING;
-        },
-        onError: (error) => this.emit('error', { type: 'error', target: this, error, message: error.message }),
-        onDrain: () => {
-          this.resumeFor(PAUSE_INFLATE);
-          // The async deflate queue counts in bufferedAmount: its draining can be the drain.
-          this.maybeDrain();
-        },
-      },
+      new ConnectionHandler(this, transport),
     );
     this.proto = proto;
     this.state = OPEN;
     this.lastSeen = Date.now();
     this.armHeartbeat();
-    this.emit('open', { type: 'open', target: this });
+    this._emit('open', { type: 'open', target: this });
     return proto;
   }
 
@@ -334,7 +319,7 @@ export class WebSocketConnection {
     this.state = CLOSED;
     if (error && !(this.proto && this.proto.error)) {
       const err = error instanceof WebSocketError ? error : new WebSocketError('WS_ERR_CONNECTION_LOST', error instanceof Error ? error.message : String(error), CloseCode.ABNORMAL);
-      this.emit('error', { type: 'error', target: this, error: err, message: err.message });
+      this._emit('error', { type: 'error', target: this, error: err, message: err.message });
     }
     if (this.streamCtl) {
       try { this.streamCtl.error(new WebSocketError('WS_ERR_CONNECTION_LOST', 'connection closed inside a message', info.code)); } catch { /* already closed */ }
@@ -345,12 +330,12 @@ export class WebSocketConnection {
       this.readableCtl = null;
     }
     for (const w of this.drainWaiters.splice(0)) w();
-    this.emit('close', { type: 'close', target: this, code: info.code, reason: info.reason, wasClean: info.wasClean });
+    this._emit('close', { type: 'close', target: this, code: info.code, reason: info.reason, wasClean: info.wasClean });
   }
 
   /** @internal Fail before open (handshake error, timeout). */
   failConnecting(error: WebSocketError): void {
-    this.emit('error', { type: 'error', target: this, error, message: error.message });
+    this._emit('error', { type: 'error', target: this, error, message: error.message });
     this.transportClosed();
   }
 
@@ -491,7 +476,7 @@ export class WebSocketConnection {
         pull: () => {
           if (this.readablePaused) {
             this.readablePaused = false;
-            this.resumeFor(PAUSE_READABLE);
+            this._resumeFor(PAUSE_READABLE);
           }
         },
         cancel: () => {
@@ -575,11 +560,24 @@ export class WebSocketConnection {
     for (const w of this.drainWaiters.splice(0)) w();
     if (this.needDrain) {
       this.needDrain = false;
-      this.emit('drain', { type: 'drain', target: this });
+      this._emit('drain', { type: 'drain', target: this });
     }
   }
 
-  private onProtoMessage(data: Uint8Array, binary: boolean): void {
+  /** @internal A Close frame arrived. */
+  _onCloseFrame(): void {
+    if (this.state === OPEN) this.state = CLOSING;
+  }
+
+  /** @internal Async inflate/deflate queues drained. */
+  _onQueueDrained(): void {
+    this._resumeFor(PAUSE_INFLATE);
+    // The async deflate queue counts in bufferedAmount: its draining can be the drain.
+    this.maybeDrain();
+  }
+
+  /** @internal */
+  _onMessage(data: Uint8Array, binary: boolean): void {
     if (this.readableCtl) {
       const ctl = this.readableCtl;
       ctl.enqueue(binary ? (this.decodeMessage(data, true) as Uint8Array) : this.hooks.decodeText(data));
@@ -589,10 +587,11 @@ export class WebSocketConnection {
       }
       return;
     }
-    this.emit('message', new WsMessageEvent(this, data, binary));
+    this._emit('message', new WsMessageEvent(this, data, binary));
   }
 
-  private onStreamEvent(ev: ReceiveEvent): void {
+  /** @internal */
+  _onStreamEvent(ev: ReceiveEvent): void {
     if (ev.type === 'message-start') {
       const stream = new ReadableStream<Uint8Array>(
         {
@@ -602,13 +601,13 @@ export class WebSocketConnection {
           pull: () => {
             if (this.streamPaused) {
               this.streamPaused = false;
-              this.resumeFor(PAUSE_STREAM);
+              this._resumeFor(PAUSE_STREAM);
             }
           },
         },
         { highWaterMark: 1024 * 1024, size: (c) => c.byteLength },
       );
-      this.emit('messagestart', { type: 'messagestart', target: this, binary: ev.binary, stream });
+      this._emit('messagestart', { type: 'messagestart', target: this, binary: ev.binary, stream });
     } else if (ev.type === 'message-data') {
       const ctl = this.streamCtl;
       if (!ctl) return;
@@ -630,7 +629,8 @@ export class WebSocketConnection {
     if (before === 0) this.transport?.pause();
   }
 
-  private resumeFor(reason: number): void {
+  /** @internal */
+  _resumeFor(reason: number): void {
     if ((this.pauseReasons & reason) === 0) return;
     this.pauseReasons &= ~reason;
     if (this.pauseReasons === 0) this.transport?.resume();
@@ -641,7 +641,8 @@ export class WebSocketConnection {
     if (s > this.state) this.state = s;
   }
 
-  private closeTransport(how: 'end' | 'wait'): void {
+  /** @internal */
+  _closeTransport(how: 'end' | 'wait'): void {
     this.syncState();
     const t = this.transport;
     if (!t) return;
@@ -679,7 +680,7 @@ export class WebSocketConnection {
       this.pongTimer = setTimeout(() => {
         this.pongTimer = null;
         const err = new WebSocketError('WS_ERR_PING_TIMEOUT', `no pong within ${hb.timeout} ms`, CloseCode.ABNORMAL);
-        this.emit('error', { type: 'error', target: this, error: err, message: err.message });
+        this._emit('error', { type: 'error', target: this, error: err, message: err.message });
         this.transport?.destroy();
       }, hb.timeout);
       unrefTimer(this.pongTimer);
@@ -688,13 +689,14 @@ export class WebSocketConnection {
     unrefTimer(this.heartbeatTimer);
   }
 
-  private onPong(data: Uint8Array): void {
+  /** @internal */
+  _onPong(data: Uint8Array): void {
     if (this.pongTimer) {
       clearTimeout(this.pongTimer);
       this.pongTimer = null;
       if (!this.heartbeatTimer) this.armHeartbeat();
     }
-    this.emit('pong', { type: 'pong', target: this, data });
+    this._emit('pong', { type: 'pong', target: this, data });
   }
 
   private clearTimers(): void {
@@ -703,6 +705,70 @@ export class WebSocketConnection {
     if (this.pongTimer) clearTimeout(this.pongTimer);
     this.closeTimer = this.heartbeatTimer = this.pongTimer = null;
   }
+}
+
+/** The protocol's handler: one object with prototype methods (no closures per connection). */
+class ConnectionHandler implements ProtocolHandler {
+  constructor(
+    private readonly conn: WebSocketConnection,
+    private readonly transport: Transport,
+  ) {}
+  write(chunk: Uint8Array): void {
+    this.transport.write(chunk);
+  }
+  closeTransport(how: 'end' | 'wait'): void {
+    this.conn._closeTransport(how);
+  }
+  onMessage(data: Uint8Array, binary: boolean): void {
+    this.conn._onMessage(data, binary);
+  }
+  onStreamEvent(ev: ReceiveEvent): void {
+    this.conn._onStreamEvent(ev);
+  }
+  onPing(data: Uint8Array): void {
+    this.conn._emit('ping', { type: 'ping', target: this.conn, data });
+  }
+  onPong(data: Uint8Array): void {
+    this.conn._onPong(data);
+  }
+  onCloseFrame(): void {
+    this.conn._onCloseFrame();
+  }
+  onError(error: WebSocketError): void {
+    this.conn._emit('error', { type: 'error', target: this.conn, error, message: error.message });
+  }
+  onDrain(): void {
+    this.conn._onQueueDrained();
+  }
+}
+
+/** Shared defaults; hooks given in full (Node's) are used as they are. */
+const defaultHooks: Required<RuntimeHooks> = {
+  alloc: (n) => new Uint8Array(n),
+  encodeText: (s) => textEncoder.encode(s),
+  decodeText: (b) => textDecoder.decode(b),
+  isUtf8: (b) => {
+    try {
+      fatalDecoder.decode(b);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  maskKey: defaultMaskKey,
+};
+
+const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
+
+function completeHooks(h: RuntimeHooks): Required<RuntimeHooks> {
+  if (h.alloc && h.encodeText && h.decodeText && h.isUtf8 && h.maskKey) return h as Required<RuntimeHooks>;
+  return {
+    alloc: h.alloc ?? defaultHooks.alloc,
+    encodeText: h.encodeText ?? defaultHooks.encodeText,
+    decodeText: h.decodeText ?? defaultHooks.decodeText,
+    isUtf8: h.isUtf8 ?? defaultHooks.isUtf8,
+    maskKey: h.maskKey ?? defaultHooks.maskKey,
+  };
 }
 
 const PAUSE_INFLATE = 1;

@@ -43,7 +43,7 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
 
   private state = S_HEADER;
   /** Header bytes when a header straddles chunks (at most 14). */
-  private readonly hdr = new Uint8Array(14);
+  private hdr: Uint8Array | null = null;
   private hdrLen = 0;
   // current frame
   private opcode = 0;
@@ -51,7 +51,7 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
   private rsv1 = false;
   private length = 0;
   private received = 0;
-  private readonly maskKey = new Uint8Array(4);
+  private maskKey: Uint8Array | null = null;
   private masked = false;
   // control frame payload being collected
   private control: Uint8Array | null = null;
@@ -115,7 +115,7 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
         const want = this.length - this.received;
         const take = want < end - pos ? want : end - pos;
         const payload = buf.subarray(pos, pos + take);
-        if (this.masked && take > 0) applyMask(payload, this.maskKey, this.received & 3);
+        if (this.masked && take > 0) applyMask(payload, this.maskKey as Uint8Array, this.received & 3);
         const first = this.received === 0;
         this.received += take;
         pos += take;
@@ -132,7 +132,7 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
         this.received += take;
         pos += take;
         if (this.received === this.length) {
-          if (this.masked) applyMask(ctl, this.maskKey, 0);
+          if (this.masked) applyMask(ctl, this.maskKey as Uint8Array, 0);
           this.state = S_HEADER;
           this.control = null;
           this.sink({ opcode: this.opcode, fin: true, rsv1: false, payload: ctl, first: true, last: true, length: this.length });
@@ -150,18 +150,19 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
   private readHeader(buf: Uint8Array, pos: number): number {
     if (this.hdrLen > 0) {
       // Continue a header that straddles chunks: gather it in `hdr`.
+      const hdr = this.hdr as Uint8Array;
       let p = pos;
       for (;;) {
-        const size = headerSize(this.hdr, this.hdrLen);
+        const size = headerSize(hdr, this.hdrLen);
         if (this.hdrLen >= size) break;
         if (p >= buf.length) return -1;
         const take = Math.min(size - this.hdrLen, buf.length - p);
-        this.hdr.set(buf.subarray(p, p + take), this.hdrLen);
+        hdr.set(buf.subarray(p, p + take), this.hdrLen);
         this.hdrLen += take;
         p += take;
       }
       this.hdrLen = 0;
-      this.parseHeader(this.hdr, 0);
+      this.parseHeader(hdr, 0);
       return p;
     }
     const avail = buf.length - pos;
@@ -169,7 +170,7 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
     if (avail < size) {
       // Check the first byte now: a bad opcode fails before more bytes come.
       this.checkFirstByte(buf[pos] as number);
-      this.hdr.set(buf.subarray(pos), 0);
+      (this.hdr ??= new Uint8Array(14)).set(buf.subarray(pos), 0);
       this.hdrLen = avail;
       return -1;
     }
@@ -248,7 +249,7 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
       throw new WebSocketError('WS_ERR_FRAME_TOO_BIG', `frame payload of ${len} bytes exceeds maxFrameSize ${this.maxFrameSize}`, CloseCode.MESSAGE_TOO_BIG);
     }
     if (masked) {
-      const k = this.maskKey;
+      const k = (this.maskKey ??= new Uint8Array(4));
       k[0] = h[off] as number;
       k[1] = h[off + 1] as number;
       k[2] = h[off + 2] as number;

@@ -60,6 +60,11 @@ export function writeHeader(
   return off;
 }
 
+/** Allocates output buffers; a runtime may pass a faster one (Node: pooled Buffers). */
+export type Alloc = (size: number) => Uint8Array;
+
+const newUint8Array: Alloc = (size) => new Uint8Array(size);
+
 /**
  * Encode one frame and hand its bytes to `write` (once or twice). A masked
  * frame is always one fresh chunk: the caller's payload is never modified.
@@ -71,21 +76,22 @@ export function encodeFrame(
   rsv1: boolean,
   payload: Uint8Array,
   maskKey: Uint8Array | null,
+  alloc: Alloc = newUint8Array,
 ): void {
   const len = payload.length;
   const hl = headerLength(len, maskKey !== null);
   if (maskKey) {
-    const out = new Uint8Array(hl + len);
+    const out = alloc(hl + len);
     writeHeader(out, opcode, fin, rsv1, len, maskKey);
     maskInto(payload, maskKey, out, hl);
     write(out);
   } else if (len <= COALESCE_LIMIT) {
-    const out = new Uint8Array(hl + len);
+    const out = alloc(hl + len);
     writeHeader(out, opcode, fin, rsv1, len, null);
     out.set(payload, hl);
     write(out);
   } else {
-    const header = new Uint8Array(hl);
+    const header = alloc(hl);
     writeHeader(header, opcode, fin, rsv1, len, null);
     write(header);
     write(payload);

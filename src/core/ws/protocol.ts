@@ -25,6 +25,7 @@ import { FrameDecoder } from './decoder.js';
 import { MessageReceiver, type MessageInflater } from './receiver.js';
 import { MessageSender, type MessageDeflater } from './sender.js';
 import type { MaskKeySource, ReceiveEvent } from './types.js';
+import type { Alloc } from './encoder.js';
 
 export const CONNECTING = 0;
 export const OPEN = 1;
@@ -49,6 +50,8 @@ export interface ProtocolOptions extends Partial<Limits> {
   maskKey?: MaskKeySource;
   /** A native whole-buffer UTF-8 check, if the runtime has one. */
   isUtf8?: (bytes: Uint8Array) => boolean;
+  /** Output buffer allocator (Node passes pooled Buffers). */
+  alloc?: Alloc;
 }
 
 export interface ProtocolHandler {
@@ -118,7 +121,12 @@ export class WebSocketProtocol {
     this.receiver.onAsyncError = (err) => this.fail(err);
     this.receiver.onDrain = () => this.handler.onDrain?.();
     this.sender = new MessageSender(
-      { role: options.role, deflater: this.deflate, ...(options.maskKey ? { maskKey: options.maskKey } : {}) },
+      {
+        role: options.role,
+        deflater: this.deflate,
+        ...(options.maskKey ? { maskKey: options.maskKey } : {}),
+        ...(options.alloc ? { alloc: options.alloc } : {}),
+      },
       (chunk) => this.handler.write(chunk),
     );
     this.sender.onAsyncError = (err) => this.fail(err);

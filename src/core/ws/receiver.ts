@@ -42,6 +42,8 @@ export type ReceiveSink = (event: ReceiveEvent) => void;
 
 const EMPTY = new Uint8Array(0);
 
+function noop(): void {}
+
 function invalidUtf8(): WebSocketError {
   return new WebSocketError('WS_ERR_INVALID_UTF8', 'invalid UTF-8 in text message', CloseCode.INVALID_PAYLOAD);
 }
@@ -56,21 +58,21 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
   private binary = false;
   private compressed = false;
   private size = 0;
-  private chunks: Uint8Array[] = [];
+  private chunks: Uint8Array[] | null = null;
   private utf8: Utf8Validator | null = null;
 
   // async inflation
   private busy = false;
-  private readonly queue: FramePiece[] = [];
+  private queue: FramePiece[] | null = null;
   private queued = 0;
   private failed = false;
 
   /** Where events go. */
   sink: ReceiveSink;
   /** Errors from asynchronous inflation (synchronous ones are thrown). */
-  onAsyncError: (err: unknown) => void = () => {};
+  onAsyncError: (err: unknown) => void = noop;
   /** Called when queued pieces have been processed after an async step. */
-  onDrain: () => void = () => {};
+  onDrain: () => void = noop;
 
   constructor(options: MessageReceiverOptions, sink: ReceiveSink = () => {}) {
     this.maxMessageSize = options.maxMessageSize;
@@ -110,7 +112,7 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
   piece(p: FramePiece): void {
     if (this.failed) return;
     if (this.busy) {
-      this.queue.push(p);
+      (this.queue ??= []).push(p);
       this.queued += p.payload.length;
       return;
     }
@@ -147,7 +149,7 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
       this.binary = op === Opcode.BINARY;
       this.compressed = p.rsv1;
       this.size = 0;
-      this.chunks = [];
+      this.chunks = null;
       if (!this.binary) {
         if (this.utf8) this.utf8.reset();
         else this.utf8 = new Utf8Validator();
@@ -191,8 +193,9 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
   }
 
   private drain(): void {
-    while (!this.busy && this.queue.length > 0 && !this.failed) {
-      const p = this.queue.shift() as FramePiece;
+    const q = this.queue;
+    while (!this.busy && q !== null && q.length > 0 && !this.failed) {
+      const p = q.shift() as FramePiece;
       this.queued -= p.payload.length;
       try {
         this.process(p);
@@ -213,7 +216,7 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
     // §8.1: fail as soon as the bytes so far cannot be valid UTF-8.
     if (this.utf8 && !this.binary && !this.utf8.write(chunk)) throw invalidUtf8();
     if (this.streaming) this.sink({ type: 'message-data', data: chunk });
-    else this.chunks.push(chunk);
+    else (this.chunks ??= []).push(chunk);
   }
 
   private end(): void {
@@ -222,8 +225,8 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
       this.sink({ type: 'message-end' });
       return;
     }
-    const chunks = this.chunks;
-    this.chunks = [];
+    const chunks = this.chunks ?? [];
+    this.chunks = null;
     this.sink({ type: 'message', binary: this.binary, data: concat(chunks, this.size) });
   }
 

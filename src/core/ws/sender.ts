@@ -7,7 +7,7 @@
  * order promises happen to settle (DESIGN hard rule 4).
  */
 import { Opcode } from './constants.js';
-import { encodeFrame } from './encoder.js';
+import { encodeFrame, type Alloc } from './encoder.js';
 import type { MaskKeySource } from './types.js';
 
 /** The send half of permessage-deflate, as the sender needs it. */
@@ -23,6 +23,8 @@ export interface MessageSenderOptions {
   /** Fills 4 unpredictable bytes per frame; required for clients (RFC 6455 §5.3). */
   maskKey?: MaskKeySource;
   deflater?: MessageDeflater | null;
+  /** Output buffer allocator (Node passes pooled Buffers). */
+  alloc?: Alloc;
 }
 
 /** One queued operation (kept while an async deflate is pending). */
@@ -38,11 +40,12 @@ interface Op {
 
 export class MessageSender {
   private readonly mask: MaskKeySource | null;
-  private readonly key = new Uint8Array(4);
+  private readonly key: Uint8Array | null;
+  private readonly alloc: Alloc | undefined;
   private deflater: MessageDeflater | null;
 
   private busy = false;
-  private readonly queue: Op[] = [];
+  private queue: Op[] | null = null;
   private queued = 0;
 
   // streaming message state (begin / fragment / end)
@@ -54,14 +57,16 @@ export class MessageSender {
   /** Where encoded bytes go. */
   sink: (chunk: Uint8Array) => void;
   /** Errors from asynchronous deflation. */
-  onAsyncError: (err: unknown) => void = () => {};
+  onAsyncError: (err: unknown) => void = noop;
   /** Called when the queue has been drained after async work. */
-  onDrain: () => void = () => {};
+  onDrain: () => void = noop;
 
   constructor(options: MessageSenderOptions, sink: (chunk: Uint8Array) => void = () => {}) {
     if (options.role === 'client' && !options.maskKey) throw new TypeError('a client sender needs a maskKey source');
     this.mask = options.role === 'client' ? (options.maskKey as MaskKeySource) : null;
     this.deflater = options.deflater ?? null;
+    this.key = this.mask ? new Uint8Array(4) : null;
+    this.alloc = options.alloc;
     this.sink = sink;
   }
 
@@ -138,7 +143,7 @@ export class MessageSender {
 
   private op(op: Op): void {
     if (this.busy) {
-      this.queue.push(op);
+      (this.queue ??= []).push(op);
       this.queued += op.data.length;
       return;
     }
@@ -164,7 +169,7 @@ export class MessageSender {
       },
       (err: unknown) => {
         this.busy = false;
-        this.queue.length = 0;
+        this.queue = null;
         this.queued = 0;
         this.onAsyncError(err);
       },
@@ -172,8 +177,9 @@ export class MessageSender {
   }
 
   private drain(): void {
-    while (!this.busy && this.queue.length > 0) {
-      const op = this.queue.shift() as Op;
+    const q = this.queue;
+    while (!this.busy && q !== null && q.length > 0) {
+      const op = q.shift() as Op;
       this.queued -= op.data.length;
       this.run(op);
     }
@@ -181,13 +187,12 @@ export class MessageSender {
   }
 
   private frame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): void {
-    let key: Uint8Array | null = null;
-    if (this.mask) {
-      key = this.key;
-      this.mask(key);
-    }
-    encodeFrame(this.sink, opcode, fin, rsv1, payload, key);
+    const key = this.key;
+    if (key !== null) (this.mask as MaskKeySource)(key);
+    encodeFrame(this.sink, opcode, fin, rsv1, payload, key, this.alloc);
   }
 }
 
 const EMPTY = new Uint8Array(0);
+
+function noop(): void {}
