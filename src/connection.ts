@@ -215,7 +215,7 @@ export class WebSocketConnection {
   private streamApi: { readable: ReadableStream<StreamMessage>; writable: WritableStream<SendData> } | null = null;
   private readableCtl: ReadableStreamDefaultController<StreamMessage> | null = null;
   private readablePaused = false;
-  private drainWaiters: Array<() => void> = [];
+  private drainWaiters: Array<() => void> | null = null;
 
   constructor(url: string, options: ConnectionOptions = {}, hooks: RuntimeHooks = {}) {
     this.url = url;
@@ -275,7 +275,9 @@ export class WebSocketConnection {
     this.extensions = info.extensions;
     const proto = new WebSocketProtocol(
       {
-        ...pickLimits(this.options),
+        maxFrameSize: this.options.maxFrameSize,
+        maxMessageSize: this.options.maxMessageSize,
+        maxFragments: this.options.maxFragments,
         role: info.role,
         deflate: info.deflate,
         streaming: this.options.streamMessages ?? false,
@@ -317,6 +319,7 @@ export class WebSocketConnection {
       ? this.proto.transportClosed()
       : { code: CloseCode.ABNORMAL, reason: '', wasClean: false };
     this.state = CLOSED;
+    if (this._closeHook) this._closeHook();
     if (error && !(this.proto && this.proto.error)) {
       const err = error instanceof WebSocketError ? error : new WebSocketError('WS_ERR_CONNECTION_LOST', error instanceof Error ? error.message : String(error), CloseCode.ABNORMAL);
       this._emit('error', { type: 'error', target: this, error: err, message: err.message });
@@ -329,7 +332,7 @@ export class WebSocketConnection {
       try { this.readableCtl.close(); } catch { /* already closed */ }
       this.readableCtl = null;
     }
-    for (const w of this.drainWaiters.splice(0)) w();
+    this.wakeDrainWaiters();
     this._emit('close', { type: 'close', target: this, code: info.code, reason: info.reason, wasClean: info.wasClean });
   }
 
@@ -416,6 +419,9 @@ export class WebSocketConnection {
     }
     this.transport?.destroy();
   }
+
+  /** @internal Called once when the connection has closed (before the close event). */
+  _closeHook: (() => void) | null = null;
 
   /** @internal Set by a connecting client so close()/terminate() can abort it. */
   abortConnecting: (() => void) | null = null;
@@ -516,7 +522,14 @@ export class WebSocketConnection {
   waitDrain(): Promise<void> {
     if (this.bufferedAmount === 0 || this.state === CLOSED) return Promise.resolve();
     this.needDrain = true;
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return new Promise((resolve) => (this.drainWaiters ??= []).push(resolve));
+  }
+
+  private wakeDrainWaiters(): void {
+    const w = this.drainWaiters;
+    if (w === null) return;
+    this.drainWaiters = null;
+    for (const fn of w) fn();
   }
 
   /** @internal Decode a received message for WsMessageEvent.data. */
@@ -557,7 +570,7 @@ export class WebSocketConnection {
 
   private maybeDrain(): void {
     if (this.bufferedAmount !== 0) return;
-    for (const w of this.drainWaiters.splice(0)) w();
+    this.wakeDrainWaiters();
     if (this.needDrain) {
       this.needDrain = false;
       this._emit('drain', { type: 'drain', target: this });
@@ -783,13 +796,6 @@ function toBytes(data: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8Array {
   return new Uint8Array(data);
 }
 
-function pickLimits(o: Partial<Limits>): Partial<Limits> {
-  const out: Partial<Limits> = {};
-  if (o.maxFrameSize !== undefined) out.maxFrameSize = o.maxFrameSize;
-  if (o.maxMessageSize !== undefined) out.maxMessageSize = o.maxMessageSize;
-  if (o.maxFragments !== undefined) out.maxFragments = o.maxFragments;
-  return out;
-}
 
 function unrefTimer(t: unknown): void {
   const u = (t as { unref?: () => void }).unref;

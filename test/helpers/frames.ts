@@ -7,7 +7,7 @@ export const enc = new TextEncoder();
 export function frame(opcode: number, payload: Uint8Array | string = new Uint8Array(0), opts: { fin?: boolean; rsv1?: boolean; rsv2?: boolean; rsv3?: boolean; mask?: Uint8Array | null } = {}): Uint8Array {
   const data = typeof payload === 'string' ? enc.encode(payload) : payload;
   const out: Uint8Array[] = [];
-  encodeFrame((c) => out.push(c.slice()), opcode, opts.fin ?? true, opts.rsv1 ?? false, data, opts.mask ?? null);
+  encodeFrame({ write: (c) => out.push(c.slice()) }, opcode, opts.fin ?? true, opts.rsv1 ?? false, data, opts.mask ?? null);
   const bytes = join(out);
   if (opts.rsv2) bytes[0] = (bytes[0] as number) | 0x20;
   if (opts.rsv3) bytes[0] = (bytes[0] as number) | 0x10;

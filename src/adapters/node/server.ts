@@ -332,10 +332,10 @@ export class WebSocketServer extends EventEmitter {
     const ws = new WebSocketConnection(req.url ?? '/', this.options, nodeHooks);
     const transport = new SocketTransport(socket, ws);
     this.clients.add(ws);
-    ws.addEventListener('close', () => {
+    ws._closeHook = () => {
       this.clients.delete(ws);
-      codec?.close();
-    });
+      if (codec) codec.close();
+    };
     ws.attach(transport, { role: 'server', protocol, extensions, deflate: codec });
     cb(ws, req);
     if (head.length > 0) ws.receive(head);

@@ -70,6 +70,11 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
     this.sink = sink;
   }
 
+  /** Hand a piece downstream; subclasses may override (no closure per instance). */
+  protected emit(piece: FramePiece): void {
+    this.sink(piece);
+  }
+
   /** Enable RSV1 after permessage-deflate was negotiated. */
   setAllowRsv1(allow: boolean): void {
     this.allowRsv1 = allow;
@@ -121,7 +126,7 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
         pos += take;
         const last = this.received === this.length;
         if (last) this.state = S_HEADER;
-        this.sink({ opcode: this.opcode, fin: this.fin, rsv1: this.rsv1, payload, first, last, length: this.length });
+        this.emit({ opcode: this.opcode, fin: this.fin, rsv1: this.rsv1, payload, first, last, length: this.length });
         continue;
       }
       if (this.state === S_CONTROL) {
@@ -135,7 +140,7 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
           if (this.masked) applyMask(ctl, this.maskKey as Uint8Array, 0);
           this.state = S_HEADER;
           this.control = null;
-          this.sink({ opcode: this.opcode, fin: true, rsv1: false, payload: ctl, first: true, last: true, length: this.length });
+          this.emit({ opcode: this.opcode, fin: true, rsv1: false, payload: ctl, first: true, last: true, length: this.length });
         }
         continue;
       }
@@ -266,13 +271,13 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
       this.state = len === 0 ? S_HEADER : S_CONTROL;
       if (len === 0) {
         this.control = null;
-        this.sink({ opcode, fin: true, rsv1: false, payload: EMPTY, first: true, last: true, length: 0 });
+        this.emit({ opcode, fin: true, rsv1: false, payload: EMPTY, first: true, last: true, length: 0 });
       }
     } else {
       this.state = S_PAYLOAD;
       if (len === 0) {
         this.state = S_HEADER;
-        this.sink({ opcode, fin, rsv1, payload: EMPTY, first: true, last: true, length: 0 });
+        this.emit({ opcode, fin, rsv1, payload: EMPTY, first: true, last: true, length: 0 });
       }
     }
   }

@@ -60,17 +60,22 @@ export function writeHeader(
   return off;
 }
 
+/** Where encoded frames go. */
+export interface FrameOutput {
+  write(chunk: Uint8Array): void;
+}
+
 /** Allocates output buffers; a runtime may pass a faster one (Node: pooled Buffers). */
 export type Alloc = (size: number) => Uint8Array;
 
 const newUint8Array: Alloc = (size) => new Uint8Array(size);
 
 /**
- * Encode one frame and hand its bytes to `write` (once or twice). A masked
+ * Encode one frame and hand its bytes to `out.write` (once or twice). A masked
  * frame is always one fresh chunk: the caller's payload is never modified.
  */
 export function encodeFrame(
-  write: (chunk: Uint8Array) => void,
+  out: FrameOutput,
   opcode: number,
   fin: boolean,
   rsv1: boolean,
@@ -81,19 +86,19 @@ export function encodeFrame(
   const len = payload.length;
   const hl = headerLength(len, maskKey !== null);
   if (maskKey) {
-    const out = alloc(hl + len);
-    writeHeader(out, opcode, fin, rsv1, len, maskKey);
-    maskInto(payload, maskKey, out, hl);
-    write(out);
+    const buf = alloc(hl + len);
+    writeHeader(buf, opcode, fin, rsv1, len, maskKey);
+    maskInto(payload, maskKey, buf, hl);
+    out.write(buf);
   } else if (len <= COALESCE_LIMIT) {
-    const out = alloc(hl + len);
-    writeHeader(out, opcode, fin, rsv1, len, null);
-    out.set(payload, hl);
-    write(out);
+    const buf = alloc(hl + len);
+    writeHeader(buf, opcode, fin, rsv1, len, null);
+    buf.set(payload, hl);
+    out.write(buf);
   } else {
     const header = alloc(hl);
     writeHeader(header, opcode, fin, rsv1, len, null);
-    write(header);
-    write(payload);
+    out.write(header);
+    out.write(payload);
   }
 }

@@ -21,10 +21,10 @@
 import { DEFAULT_LIMITS, Opcode, type Limits } from './constants.js';
 import { CloseCode, WebSocketError } from './errors.js';
 import { encodeClosePayload } from './close.js';
-import { FrameDecoder } from './decoder.js';
-import { MessageReceiver, type MessageInflater } from './receiver.js';
-import { MessageSender, type MessageDeflater } from './sender.js';
-import type { MaskKeySource, ReceiveEvent } from './types.js';
+import { FrameDecoder, type FrameDecoderOptions } from './decoder.js';
+import { MessageReceiver, type MessageInflater, type MessageReceiverOptions } from './receiver.js';
+import { MessageSender, type MessageDeflater, type MessageSenderOptions } from './sender.js';
+import type { FramePiece, MaskKeySource, ReceiveEvent } from './types.js';
 import type { Alloc } from './encoder.js';
 
 export const CONNECTING = 0;
@@ -102,35 +102,33 @@ export class WebSocketProtocol {
     this.handler = handler;
     this.autoPong = options.autoPong ?? true;
     this.deflate = options.deflate ?? null;
-    this.decoder = new FrameDecoder(
+    this.receiver = new ProtocolReceiver(
+      {
+        maxMessageSize: options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
+        inflater: this.deflate,
+        streaming: options.streaming ?? false,
+        isUtf8: options.isUtf8,
+      },
+      this,
+    );
+    this.decoder = new ProtocolDecoder(
       {
         role: options.role,
         maxFrameSize: options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize,
         maxFragments: options.maxFragments ?? DEFAULT_LIMITS.maxFragments,
         allowRsv1: this.deflate !== null,
       },
-      (piece) => this.receiver.piece(piece),
+      this.receiver,
     );
-    const receiverOptions = {
-      maxMessageSize: options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
-      inflater: this.deflate,
-      streaming: options.streaming ?? false,
-      ...(options.isUtf8 ? { isUtf8: options.isUtf8 } : {}),
-    };
-    this.receiver = new MessageReceiver(receiverOptions, (ev) => this.event(ev));
-    this.receiver.onAsyncError = (err) => this.fail(err);
-    this.receiver.onDrain = () => this.handler.onDrain?.();
-    this.sender = new MessageSender(
+    this.sender = new ProtocolSender(
       {
         role: options.role,
         deflater: this.deflate,
-        ...(options.maskKey ? { maskKey: options.maskKey } : {}),
-        ...(options.alloc ? { alloc: options.alloc } : {}),
+        maskKey: options.maskKey,
+        alloc: options.alloc,
       },
-      (chunk) => this.handler.write(chunk),
+      this,
     );
-    this.sender.onAsyncError = (err) => this.fail(err);
-    this.sender.onDrain = () => this.handler.onDrain?.();
   }
 
   get readyState(): ReadyState {
@@ -268,7 +266,18 @@ export class WebSocketProtocol {
     this.handler.closeTransport(this.role === 'server' ? 'end' : 'wait');
   }
 
-  private event(ev: ReceiveEvent): void {
+  /** @internal Queued async work drained (receiver or sender). */
+  _drained(): void {
+    this.handler.onDrain?.();
+  }
+
+  /** @internal Bytes from the sender. */
+  _write(chunk: Uint8Array): void {
+    this.handler.write(chunk);
+  }
+
+  /** @internal An event from the receiver. */
+  _event(ev: ReceiveEvent): void {
     switch (ev.type) {
       case 'message':
         this.handler.onMessage?.(ev.data, ev.binary);
@@ -295,6 +304,56 @@ export class WebSocketProtocol {
       default:
         this.handler.onStreamEvent?.(ev);
     }
+  }
+}
+
+// The stages wired to the protocol through prototype methods: no closures per connection.
+
+class ProtocolDecoder extends FrameDecoder {
+  constructor(
+    options: FrameDecoderOptions,
+    private readonly receiver: MessageReceiver,
+  ) {
+    super(options);
+  }
+  protected override emit(piece: FramePiece): void {
+    this.receiver.piece(piece);
+  }
+}
+
+class ProtocolReceiver extends MessageReceiver {
+  constructor(
+    options: MessageReceiverOptions,
+    private readonly protocol: WebSocketProtocol,
+  ) {
+    super(options);
+  }
+  protected override emit(event: ReceiveEvent): void {
+    this.protocol._event(event);
+  }
+  protected override asyncError(err: unknown): void {
+    this.protocol.fail(err);
+  }
+  protected override drained(): void {
+    this.protocol._drained();
+  }
+}
+
+class ProtocolSender extends MessageSender {
+  constructor(
+    options: MessageSenderOptions,
+    private readonly protocol: WebSocketProtocol,
+  ) {
+    super(options);
+  }
+  override write(chunk: Uint8Array): void {
+    this.protocol._write(chunk);
+  }
+  protected override asyncError(err: unknown): void {
+    this.protocol.fail(err);
+  }
+  protected override drained(): void {
+    this.protocol._drained();
   }
 }
 

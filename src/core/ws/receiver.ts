@@ -82,6 +82,19 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
     this.sink = sink;
   }
 
+  /** Hand an event downstream; subclasses may override (no closure per instance). */
+  protected emit(event: ReceiveEvent): void {
+    this.sink(event);
+  }
+
+  protected asyncError(err: unknown): void {
+    this.onAsyncError(err);
+  }
+
+  protected drained(): void {
+    this.onDrain();
+  }
+
   setInflater(inflater: MessageInflater | null): void {
     this.inflater = inflater;
   }
@@ -138,11 +151,11 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
         if (data.length > this.maxMessageSize) throw tooBig(this.maxMessageSize);
         if (op === Opcode.TEXT && !this.isUtf8(data)) throw invalidUtf8();
         if (this.streaming) {
-          this.sink({ type: 'message-start', binary: op === Opcode.BINARY });
-          if (data.length) this.sink({ type: 'message-data', data });
-          this.sink({ type: 'message-end' });
+          this.emit({ type: 'message-start', binary: op === Opcode.BINARY });
+          if (data.length) this.emit({ type: 'message-data', data });
+          this.emit({ type: 'message-end' });
         } else {
-          this.sink({ type: 'message', binary: op === Opcode.BINARY, data });
+          this.emit({ type: 'message', binary: op === Opcode.BINARY, data });
         }
         return;
       }
@@ -154,7 +167,7 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
         if (this.utf8) this.utf8.reset();
         else this.utf8 = new Utf8Validator();
       }
-      if (this.streaming) this.sink({ type: 'message-start', binary: this.binary });
+      if (this.streaming) this.emit({ type: 'message-start', binary: this.binary });
     }
     if (this.compressed) {
       if (p.payload.length === 0 && !fin) return;
@@ -174,7 +187,7 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
               if (fin) this.end();
             } catch (err) {
               this.failed = true;
-              this.onAsyncError(err);
+              this.asyncError(err);
               return;
             }
             this.drain();
@@ -182,7 +195,7 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
           (err: unknown) => {
             this.busy = false;
             this.failed = true;
-            this.onAsyncError(err);
+            this.asyncError(err);
           },
         );
       }
@@ -201,11 +214,11 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
         this.process(p);
       } catch (err) {
         this.failed = true;
-        this.onAsyncError(err);
+        this.asyncError(err);
         return;
       }
     }
-    if (!this.busy && !this.failed) this.onDrain();
+    if (!this.busy && !this.failed) this.drained();
   }
 
   private data(chunk: Uint8Array): void {
@@ -215,29 +228,29 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
     if (this.size > this.maxMessageSize) throw tooBig(this.maxMessageSize);
     // §8.1: fail as soon as the bytes so far cannot be valid UTF-8.
     if (this.utf8 && !this.binary && !this.utf8.write(chunk)) throw invalidUtf8();
-    if (this.streaming) this.sink({ type: 'message-data', data: chunk });
+    if (this.streaming) this.emit({ type: 'message-data', data: chunk });
     else (this.chunks ??= []).push(chunk);
   }
 
   private end(): void {
     if (!this.binary && this.utf8 && !this.utf8.end()) throw invalidUtf8();
     if (this.streaming) {
-      this.sink({ type: 'message-end' });
+      this.emit({ type: 'message-end' });
       return;
     }
     const chunks = this.chunks ?? [];
     this.chunks = null;
-    this.sink({ type: 'message', binary: this.binary, data: concat(chunks, this.size) });
+    this.emit({ type: 'message', binary: this.binary, data: concat(chunks, this.size) });
   }
 
   private control(op: number, payload: Uint8Array): void {
     if (op === Opcode.CLOSE) {
       const { code, reason } = parseClosePayload(payload);
-      this.sink({ type: 'close', code, reason });
+      this.emit({ type: 'close', code, reason });
     } else if (op === Opcode.PING) {
-      this.sink({ type: 'ping', data: payload });
+      this.emit({ type: 'ping', data: payload });
     } else {
-      this.sink({ type: 'pong', data: payload });
+      this.emit({ type: 'pong', data: payload });
     }
   }
 }

@@ -70,6 +70,19 @@ export class MessageSender {
     this.sink = sink;
   }
 
+  /** Hand encoded bytes downstream; subclasses may override (no closure per instance). */
+  write(chunk: Uint8Array): void {
+    this.sink(chunk);
+  }
+
+  protected asyncError(err: unknown): void {
+    this.onAsyncError(err);
+  }
+
+  protected drained(): void {
+    this.onDrain();
+  }
+
   setDeflater(deflater: MessageDeflater | null): void {
     this.deflater = deflater;
   }
@@ -171,7 +184,7 @@ export class MessageSender {
         this.busy = false;
         this.queue = null;
         this.queued = 0;
-        this.onAsyncError(err);
+        this.asyncError(err);
       },
     );
   }
@@ -183,13 +196,13 @@ export class MessageSender {
       this.queued -= op.data.length;
       this.run(op);
     }
-    if (!this.busy) this.onDrain();
+    if (!this.busy) this.drained();
   }
 
   private frame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): void {
     const key = this.key;
     if (key !== null) (this.mask as MaskKeySource)(key);
-    encodeFrame(this.sink, opcode, fin, rsv1, payload, key, this.alloc);
+    encodeFrame(this, opcode, fin, rsv1, payload, key, this.alloc);
   }
 }
 
