@@ -143,7 +143,7 @@ export interface WsEventMap {
   drain: WsSimpleEvent;
 }
 
-type Listener<K extends keyof WsEventMap> = (event: WsEventMap[K]) => void;
+type Listener<K extends keyof WsEventMap> = (this: WebSocketConnection, event: WsEventMap[K]) => void;
 
 /** Data accepted by `send`. Strings go as text, bytes as binary. */
 export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
@@ -319,7 +319,7 @@ export class WebSocketConnection {
       ? this.proto.transportClosed()
       : { code: CloseCode.ABNORMAL, reason: '', wasClean: false };
     this.state = CLOSED;
-    if (this._closeHook) this._closeHook();
+    if (this._owner) this._owner.connectionClosed(this);
     if (error && !(this.proto && this.proto.error)) {
       const err = error instanceof WebSocketError ? error : new WebSocketError('WS_ERR_CONNECTION_LOST', error instanceof Error ? error.message : String(error), CloseCode.ABNORMAL);
       this._emit('error', { type: 'error', target: this, error: err, message: err.message });
@@ -420,8 +420,10 @@ export class WebSocketConnection {
     this.transport?.destroy();
   }
 
-  /** @internal Called once when the connection has closed (before the close event). */
-  _closeHook: (() => void) | null = null;
+  /** @internal Told once when the connection has closed (before the close event): a server, say. */
+  _owner: { connectionClosed(ws: WebSocketConnection): void } | null = null;
+  /** @internal The permessage-deflate codec to release on close. */
+  _codec: { close(): void } | null = null;
 
   /** @internal Set by a connecting client so close()/terminate() can abort it. */
   abortConnecting: (() => void) | null = null;

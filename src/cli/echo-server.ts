@@ -5,6 +5,7 @@
  * runs against it.
  */
 import { WebSocketServer } from '../adapters/node/server.js';
+import type { WebSocketConnection, WsMessageEvent } from '../connection.js';
 import { parseArgs, onSignals } from './args.js';
 
 let opts: Record<string, string | number | boolean>;
@@ -24,15 +25,21 @@ const wss = new WebSocketServer({
   closeTimeout: 2000,
 });
 
+// Shared handlers (`this` is the connection): no closures per connection.
+function echo(this: WebSocketConnection, e: WsMessageEvent): void {
+  try {
+    this.send(e.raw, e.binary ? BINARY : TEXT);
+  } catch {
+    // queue full: the connection reports it; an echo has nothing to add
+  }
+}
+function ignore(): void {}
+const BINARY = { binary: true };
+const TEXT = { binary: false };
+
 wss.on('connection', (ws) => {
-  ws.onmessage = (e) => {
-    try {
-      ws.send(e.raw, { binary: e.binary });
-    } catch {
-      // closing or queue full: the connection reports it; an echo has nothing to add
-    }
-  };
-  ws.onerror = () => {};
+  ws.onmessage = echo;
+  ws.onerror = ignore;
 });
 
 wss.ready().then(

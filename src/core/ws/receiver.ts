@@ -74,7 +74,7 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
   /** Called when queued pieces have been processed after an async step. */
   onDrain: () => void = noop;
 
-  constructor(options: MessageReceiverOptions, sink: ReceiveSink = () => {}) {
+  constructor(options: MessageReceiverOptions, sink: ReceiveSink = noop) {
     this.maxMessageSize = options.maxMessageSize;
     this.inflater = options.inflater ?? null;
     this.streaming = options.streaming ?? false;

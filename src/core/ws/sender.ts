@@ -61,7 +61,7 @@ export class MessageSender {
   /** Called when the queue has been drained after async work. */
   onDrain: () => void = noop;
 
-  constructor(options: MessageSenderOptions, sink: (chunk: Uint8Array) => void = () => {}) {
+  constructor(options: MessageSenderOptions, sink: (chunk: Uint8Array) => void = noop) {
     if (options.role === 'client' && !options.maskKey) throw new TypeError('a client sender needs a maskKey source');
     this.mask = options.role === 'client' ? (options.maskKey as MaskKeySource) : null;
     this.deflater = options.deflater ?? null;
