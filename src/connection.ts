@@ -305,6 +305,20 @@ export class WebSocketConnection {
     this.syncState();
   }
 
+  /**
+   * @internal Deliver bytes on a later event-loop turn, holding the transport
+   * until then (early frames after a client handshake).
+   */
+  _receiveLater(chunk: Uint8Array): void {
+    this.pauseFor(PAUSE_OPENING);
+    const run = (): void => {
+      this.receive(chunk);
+      this._resumeFor(PAUSE_OPENING);
+    };
+    if (typeof setImmediate === 'function') setImmediate(run);
+    else setTimeout(run, 0);
+  }
+
   /** @internal The transport's write buffer emptied. */
   transportDrained(): void {
     this.maybeDrain();
@@ -789,6 +803,7 @@ function completeHooks(h: RuntimeHooks): Required<RuntimeHooks> {
 const PAUSE_INFLATE = 1;
 const PAUSE_STREAM = 2;
 const PAUSE_READABLE = 4;
+const PAUSE_OPENING = 8;
 
 const EMPTY = new Uint8Array(0);
 

@@ -238,7 +238,10 @@ export class WebSocket extends WebSocketConnection {
         const transport = new SocketTransport(socket, this);
         this.addEventListener('close', () => codec?.close());
         this.attach(transport, { role: 'client', protocol: v.protocol, extensions, deflate: codec });
-        if (res.rest.length) this.receive(res.rest);
+        // Frames that came with the 101 are delivered on a later turn of the
+        // event loop (the socket paused meanwhile, so nothing overtakes them):
+        // code awaiting WebSocket.connect() must get to set its handlers first.
+        if (res.rest.length) this._receiveLater(res.rest);
       } catch (err) {
         this.fail(err instanceof WebSocketError ? err : new WebSocketError('WS_ERR_HANDSHAKE_INVALID', (err as Error).message, CloseCode.ABNORMAL));
       }

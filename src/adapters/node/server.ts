@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, Server as HttpServer } from 'node:http';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { createServer as createNetServer, type Server as NetServer, type Socket, type AddressInfo } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { createHash } from 'node:crypto';
@@ -193,7 +194,9 @@ export class WebSocketServer extends EventEmitter {
    * `cb` with the open connection; on failure answers with an HTTP error and
    * destroys the socket.
    */
-  handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, cb: (ws: WebSocketConnection) => void): void {
+  handleUpgrade(req: IncomingMessage, duplex: Duplex, head: Buffer, cb: (ws: WebSocketConnection) => void): void {
+    // node:http types the upgrade socket as a Duplex; it is a net.Socket (or tls.TLSSocket).
+    const socket = duplex as Socket;
     claimed.add(socket);
     socket.on('error', noop);
     const maxHead = this.options.maxHandshakeSize ?? DEFAULT_LIMITS.maxHandshakeSize;

@@ -30,7 +30,7 @@ export class SocketTransport implements Transport {
     this.socket = socket;
     this.conn = conn;
     (socket as BoundSocket)[kTransport] = this;
-    socket.setNoDelay(true);
+    if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     socket.on('data', onData);
     socket.on('drain', onDrain);
     socket.on('end', onEnd);

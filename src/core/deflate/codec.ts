@@ -188,7 +188,7 @@ interface QueuedTask<T> {
  * @example
  * ```ts
  * const q = new OrderedQueue<Uint8Array[]>({ deliver: (chunks) => emit(chunks), fail: (e) => abort(e) });
- * if (!q.push(() => codec.inflate(piece, fin, size), piece.length)) await q.drained();
+ * while (!q.push(() => codec.inflate(piece, fin, size), piece.length)) await q.drained();
  * ```
  */
 export class OrderedQueue<T> {
