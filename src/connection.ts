@@ -249,7 +249,10 @@ export class WebSocketConnection {
 
   /** @internal */
   _emit<K extends keyof WsEventMap>(type: K, event: WsEventMap[K]): void {
-    const prop = (this as unknown as Record<string, unknown>)['on' + type];
+    // Direct property reads: `this['on' + type]` would build a string and do a
+    // megamorphic keyed load on every message.
+    const prop =
+      type === 'message' ? this.onmessage : type === 'close' ? this.onclose : type === 'open' ? this.onopen : type === 'error' ? this.onerror : null;
     if (typeof prop === 'function') this.safely(prop as (e: WsEventMap[K]) => void, event);
     const set = this.listeners?.get(type);
     if (set) for (const fn of set) this.safely(fn as (e: WsEventMap[K]) => void, event);

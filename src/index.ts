@@ -8,7 +8,7 @@ export type { FramePiece, ReceiveEvent, MaskKeySource } from './core/ws/types.js
 export { FrameDecoder, type FrameDecoderOptions } from './core/ws/decoder.js';
 export { encodeFrame, writeHeader, headerLength } from './core/ws/encoder.js';
 export { MessageReceiver, type MessageReceiverOptions, type MessageInflater } from './core/ws/receiver.js';
-export { MessageSender, type MessageSenderOptions, type MessageDeflater } from './core/ws/sender.js';
+export { MessageSender, type MessageSenderOptions, type MessageDeflater, type OutgoingMessage } from './core/ws/sender.js';
 export {
   WebSocketProtocol,
   CONNECTING,
@@ -30,7 +30,7 @@ export * from './core/deflate/negotiate.js';
 export type { Inflater, Deflater, DeflateBackend } from './core/deflate/backend.js';
 export { PerMessageDeflate, type PerMessageDeflateOptions } from './core/deflate/codec.js';
 export { pakoBackend } from './core/deflate/pako-backend.js';
-export { createPipeline, createReceiveStream, createSendStream, type PipelineOptions, type OutgoingMessage } from './core/streams/pipeline.js';
+export { createPipeline, createReceiveStream, createSendStream, type PipelineOptions } from './core/streams/pipeline.js';
 export {
   WebSocketConnection,
   WsMessageEvent,

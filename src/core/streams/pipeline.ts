@@ -15,11 +15,12 @@
  * socketReadable.pipeThrough(receive).pipeTo(new WritableStream({ write: (ev) => console.log(ev) }));
  * ```
  */
-import { DEFAULT_LIMITS, Opcode, type Limits } from '../ws/constants.js';
+import { DEFAULT_LIMITS, type Limits } from '../ws/constants.js';
 import { FrameDecoder } from '../ws/decoder.js';
 import { MessageReceiver, type MessageInflater } from '../ws/receiver.js';
-import { MessageSender, type MessageDeflater } from '../ws/sender.js';
-import { encodeClosePayload } from '../ws/close.js';
+import { MessageSender, type MessageDeflater, type OutgoingMessage } from '../ws/sender.js';
+
+export type { OutgoingMessage };
 import type { MaskKeySource, ReceiveEvent } from '../ws/types.js';
 
 export interface PipelineOptions extends Partial<Limits> {
@@ -30,12 +31,6 @@ export interface PipelineOptions extends Partial<Limits> {
   maskKey?: MaskKeySource;
   isUtf8?: (b: Uint8Array) => boolean;
 }
-
-/** What the send pipeline accepts. */
-export type OutgoingMessage =
-  | { type: 'message'; data: Uint8Array; binary: boolean; compress?: boolean }
-  | { type: 'ping' | 'pong'; data: Uint8Array }
-  | { type: 'close'; code?: number; reason?: string };
 
 /** Fused receive direction: bytes → {@link ReceiveEvent}s, one TransformStream. */
 export function createReceiveStream(options: PipelineOptions): TransformStream<Uint8Array, ReceiveEvent> {
@@ -73,28 +68,14 @@ export function createReceiveStream(options: PipelineOptions): TransformStream<U
   });
 }
 
-/** Fused send direction: messages and control frames → bytes, one TransformStream. */
+/**
+ * Send direction: messages and control frames → bytes. The sender is a
+ * single stage, so this is simply `new TransformStream(sender)`.
+ */
 export function createSendStream(options: PipelineOptions): TransformStream<OutgoingMessage, Uint8Array> {
-  const sender = new MessageSender({
-    role: options.role,
-    deflater: options.deflate ?? null,
-    ...(options.maskKey ? { maskKey: options.maskKey } : {}),
-  });
-  return new TransformStream<OutgoingMessage, Uint8Array>({
-    transform(item, controller) {
-      sender.sink = (chunk) => controller.enqueue(chunk);
-      if (item.type === 'message') sender.sendMessage(item.data, item.binary, item.compress ?? true);
-      else if (item.type === 'close') sender.sendControl(Opcode.CLOSE, encodeClosePayload(item.code, item.reason ?? ''));
-      else sender.sendControl(item.type === 'ping' ? Opcode.PING : Opcode.PONG, item.data);
-      if (sender.pending) {
-        return new Promise<void>((resolve, reject) => {
-          sender.onDrain = resolve;
-          sender.onAsyncError = reject;
-        });
-      }
-      return undefined;
-    },
-  });
+  return new TransformStream<OutgoingMessage, Uint8Array>(
+    new MessageSender({ role: options.role, deflater: options.deflate ?? null, maskKey: options.maskKey }),
+  );
 }
 
 /** Both directions. */

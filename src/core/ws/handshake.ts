@@ -256,6 +256,8 @@ export class HttpHeadParser {
 
 // ---------------------------------------------------------------- shared
 
+const utf8Encoder = new TextEncoder();
+
 /**
  * `Sec-WebSocket-Accept` for a key (RFC 6455 §4.2.2 step 5.4): base64 of the
  * SHA-1 of the key (as sent, in ASCII) followed by the GUID of §1.3.
@@ -264,7 +266,7 @@ export class HttpHeadParser {
  * @example computeAccept('dGhlIHNhbXBsZSBub25jZQ==') === 's3pPLMBiTxaQ9kYGzzhZRbK+xOo='
  */
 export function computeAccept(key: string, sha1: (data: Uint8Array) => Uint8Array = nobleSha1): string {
-  return toBase64(sha1(new TextEncoder().encode(key + WS_GUID)));
+  return toBase64(sha1(utf8Encoder.encode(key + WS_GUID)));
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';

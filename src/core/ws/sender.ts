@@ -8,6 +8,7 @@
  */
 import { Opcode } from './constants.js';
 import { encodeFrame, type Alloc } from './encoder.js';
+import { encodeClosePayload } from './close.js';
 import type { MaskKeySource } from './types.js';
 
 /** The send half of permessage-deflate, as the sender needs it. */
@@ -27,6 +28,12 @@ export interface MessageSenderOptions {
   alloc?: Alloc;
 }
 
+/** What the sender accepts as a stream stage (`new TransformStream(sender)`). */
+export type OutgoingMessage =
+  | { type: 'message'; data: Uint8Array; binary: boolean; compress?: boolean }
+  | { type: 'ping' | 'pong'; data: Uint8Array }
+  | { type: 'close'; code?: number; reason?: string };
+
 /** One queued operation (kept while an async deflate is pending). */
 interface Op {
   opcode: number;
@@ -38,7 +45,7 @@ interface Op {
   rsv1: boolean;
 }
 
-export class MessageSender {
+export class MessageSender implements Transformer<OutgoingMessage, Uint8Array> {
   private readonly mask: MaskKeySource | null;
   private readonly key: Uint8Array | null;
   private readonly alloc: Alloc | undefined;
@@ -68,6 +75,22 @@ export class MessageSender {
     this.key = this.mask ? new Uint8Array(4) : null;
     this.alloc = options.alloc;
     this.sink = sink;
+  }
+
+  /**
+   * WHATWG Transformer: `new TransformStream(sender)` turns messages into
+   * bytes. While an async deflate is pending the stream waits (backpressure).
+   */
+  transform(item: OutgoingMessage, controller: TransformStreamDefaultController<Uint8Array>): void | Promise<void> {
+    this.sink = (chunk) => controller.enqueue(chunk);
+    if (item.type === 'message') this.sendMessage(item.data, item.binary, item.compress ?? true);
+    else if (item.type === 'close') this.sendControl(Opcode.CLOSE, encodeClosePayload(item.code, item.reason ?? ''));
+    else this.sendControl(item.type === 'ping' ? Opcode.PING : Opcode.PONG, item.data);
+    if (!this.busy) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      this.onDrain = resolve;
+      this.onAsyncError = reject;
+    });
   }
 
   /** Hand encoded bytes downstream; subclasses may override (no closure per instance). */
