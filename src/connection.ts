@@ -231,7 +231,7 @@ export class WebSocketConnection {
 
   /** Bytes queued for sending (transport buffer plus async deflate queue). */
   get bufferedAmount(): number {
-    return (this.transport ? this.transport.bufferedAmount : 0) + (this.proto ? this.proto.queuedBytes : 0);
+    return (this.transport ? this.transport.bufferedAmount : 0) + (this.proto ? this.proto.sendQueuedBytes : 0);
   }
 
   // ---- events -------------------------------------------------------------

@@ -32,13 +32,22 @@ export interface PipelineOptions extends Partial<Limits> {
   isUtf8?: (b: Uint8Array) => boolean;
 }
 
-/** Fused receive direction: bytes → {@link ReceiveEvent}s, one TransformStream. */
-export function createReceiveStream(options: PipelineOptions): TransformStream<Uint8Array, ReceiveEvent> {
+/**
+ * Fused receive direction: bytes → {@link ReceiveEvent}s, the stages called
+ * directly inside one writable/readable pair (usable with `pipeThrough`).
+ *
+ * Not a plain TransformStream on purpose: erroring a TransformStream discards
+ * the events still queued on its readable side, so messages decoded from the
+ * same chunk just before a protocol violation would be lost. Here a violation
+ * rejects the write at once, and the readable errors only after it has
+ * delivered everything decoded before the bad byte.
+ */
+export function createReceiveStream(options: PipelineOptions): ReadableWritablePair<ReceiveEvent, Uint8Array> {
   const receiver = new MessageReceiver({
     maxMessageSize: options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
     inflater: options.deflate ?? null,
     streaming: options.streaming ?? false,
-    ...(options.isUtf8 ? { isUtf8: options.isUtf8 } : {}),
+    isUtf8: options.isUtf8,
   });
   const decoder = new FrameDecoder(
     {
@@ -49,23 +58,75 @@ export function createReceiveStream(options: PipelineOptions): TransformStream<U
     },
     (piece) => receiver.piece(piece),
   );
-  return new TransformStream<Uint8Array, ReceiveEvent>({
-    transform(chunk, controller) {
-      receiver.sink = (ev) => controller.enqueue(ev);
-      decoder.push(chunk);
-      if (receiver.pending) {
-        // An async inflate is running: hold further input until it drains (backpressure).
-        return new Promise<void>((resolve, reject) => {
-          receiver.onDrain = resolve;
-          receiver.onAsyncError = reject;
-        });
-      }
-      return undefined;
+  let out!: ReadableStreamDefaultController<ReceiveEvent>;
+  let failure: unknown = null;
+  /** Resolves when the consumer wants more (backpressure towards the writer). */
+  let wanted: (() => void) | null = null;
+  const HIGH_WATER = 16;
+  const finish = (): void => {
+    // Error only once everything queued before the failure has been read
+    // (desiredSize back at the high-water mark means the queue is empty).
+    if (failure !== null && (out.desiredSize ?? 0) >= HIGH_WATER) out.error(failure);
+  };
+  const readable = new ReadableStream<ReceiveEvent>(
+    {
+      start(c) {
+        out = c;
+      },
+      pull() {
+        if (failure !== null) finish();
+        const w = wanted;
+        wanted = null;
+        if (w) w();
+      },
+      cancel(reason) {
+        failure ??= reason ?? new Error('cancelled');
+      },
     },
-    flush(controller) {
-      decoder.flush(controller as unknown as TransformStreamDefaultController<never>);
+    { highWaterMark: HIGH_WATER },
+  );
+  receiver.sink = (ev) => out.enqueue(ev);
+  const fail = (err: unknown): never => {
+    failure = err;
+    finish();
+    throw err;
+  };
+  const writable = new WritableStream<Uint8Array>({
+    write(chunk) {
+      if (failure !== null) throw failure;
+      try {
+        decoder.push(chunk);
+      } catch (err) {
+        return fail(err);
+      }
+      const afterInflate = receiver.pending
+        ? new Promise<void>((resolve, reject) => {
+            // An async inflate is running: hold further input until it drains.
+            receiver.onDrain = resolve;
+            receiver.onAsyncError = reject;
+          }).catch(fail)
+        : Promise.resolve();
+      return afterInflate.then(() => {
+        if ((out.desiredSize ?? 1) > 0) return undefined;
+        return new Promise<void>((resolve) => {
+          wanted = resolve;
+        });
+      });
+    },
+    close() {
+      try {
+        decoder.end();
+      } catch (err) {
+        fail(err);
+      }
+      out.close();
+    },
+    abort(reason) {
+      failure ??= reason;
+      out.error(reason);
     },
   });
+  return { readable, writable };
 }
 
 /**
@@ -80,7 +141,7 @@ export function createSendStream(options: PipelineOptions): TransformStream<Outg
 
 /** Both directions. */
 export function createPipeline(options: PipelineOptions): {
-  receive: TransformStream<Uint8Array, ReceiveEvent>;
+  receive: ReadableWritablePair<ReceiveEvent, Uint8Array>;
   send: TransformStream<OutgoingMessage, Uint8Array>;
 } {
   return { receive: createReceiveStream(options), send: createSendStream(options) };

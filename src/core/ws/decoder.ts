@@ -87,8 +87,21 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
   }
 
   flush(controller: TransformStreamDefaultController<FramePiece>): void {
+    try {
+      this.end();
+    } catch (err) {
+      controller.error(err);
+    }
+  }
+
+  /** The input ended: throws if it ended inside a frame or a fragmented message. */
+  end(): void {
+    if (this.state === S_FAILED) return;
     if (this.state !== S_HEADER || this.hdrLen !== 0) {
-      controller.error(protocolError('WS_ERR_CONNECTION_LOST', 'stream ended inside a frame'));
+      throw new WebSocketError('WS_ERR_CONNECTION_LOST', 'input ended inside a frame', CloseCode.ABNORMAL);
+    }
+    if (this.inMessage) {
+      throw new WebSocketError('WS_ERR_CONNECTION_LOST', 'input ended inside a fragmented message', CloseCode.ABNORMAL);
     }
   }
 

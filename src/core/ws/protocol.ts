@@ -140,6 +140,11 @@ export class WebSocketProtocol {
     return this.receiver.queuedBytes + this.sender.queuedBytes;
   }
 
+  /** Bytes waiting behind an async deflate on the send side (part of bufferedAmount). */
+  get sendQueuedBytes(): number {
+    return this.sender.queuedBytes;
+  }
+
   /** True while received pieces wait for an async inflate: the driver should stop reading. */
   get receivePending(): boolean {
     return this.receiver.pending;

@@ -186,7 +186,7 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
               for (let i = 0; i < chunks.length; i++) this.data(chunks[i] as Uint8Array);
               if (fin) this.end();
             } catch (err) {
-              this.failed = true;
+              this.fail();
               this.asyncError(err);
               return;
             }
@@ -194,7 +194,7 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
           },
           (err: unknown) => {
             this.busy = false;
-            this.failed = true;
+            this.fail();
             this.asyncError(err);
           },
         );
@@ -213,12 +213,20 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
       try {
         this.process(p);
       } catch (err) {
-        this.failed = true;
+        this.fail();
         this.asyncError(err);
         return;
       }
     }
     if (!this.busy && !this.failed) this.drained();
+  }
+
+  /** Failed: nothing queued will be processed, so nothing counts as queued. */
+  private fail(): void {
+    this.failed = true;
+    this.queue = null;
+    this.queued = 0;
+    this.chunks = null;
   }
 
   private data(chunk: Uint8Array): void {

@@ -195,3 +195,23 @@ test('streaming receive: message-start / data / end events, UTF-8 checked per pi
   assert.equal(events[0], 'message-start');
   assert.equal(events.at(-1), 'message-end');
 });
+
+test('bytes waiting for an async inflate are not counted as bytes waiting to be sent', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const codec = {
+    inflate: (piece: Uint8Array) => gate.then(() => [piece.slice()]),
+    shouldCompress: () => false,
+    deflate: (d: Uint8Array) => d,
+  };
+  const got: string[] = [];
+  const p = new WebSocketProtocol({ role: 'server', deflate: codec }, { write: () => {}, closeTransport: () => {}, onMessage: (d) => got.push(Buffer.from(d).toString()) });
+  p.receive(join([clientFrame(Opcode.TEXT, 'one', { rsv1: true }), clientFrame(Opcode.TEXT, 'two', { rsv1: true })]));
+  assert.ok(p.receivePending);
+  assert.ok(p.queuedBytes > 0, 'the second message waits behind the first inflate');
+  assert.equal(p.sendQueuedBytes, 0, 'nothing waits to be sent');
+  release();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(got, ['one', 'two']);
+  assert.equal(p.queuedBytes, 0);
+});
