@@ -283,6 +283,11 @@ export class WebSocketProtocol {
 
   /** @internal An event from the receiver. */
   _event(ev: ReceiveEvent): void {
+    // §5.5.1 / §1.4: nothing after a Close frame is processed. receive() drops
+    // later chunks; this drops the frames that followed the Close in the same
+    // chunk (Autobahn 7.1.2-7.1.4 send them back to back), which would
+    // otherwise reach the application and overwrite the close code.
+    if (this.closeReceived !== null || this.failure !== null) return;
     switch (ev.type) {
       case 'message':
         this.handler.onMessage?.(ev.data, ev.binary);
