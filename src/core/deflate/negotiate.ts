@@ -17,19 +17,15 @@
  * (madler/zlib#171); Node's `createDeflateRaw({ windowBits: 8 })` still
  * silently uses 9 and pako refuses. Inflating with 8 works. So:
  *
- * - As a server, an offer with `server_max_window_bits=8` asks us to compress
- *   with 256 bytes: we decline that offer (RFC 7692 §7: "The server doesn't
- *   support the offered configuration") and take the next one, or go without
- *   compression. Autobahn|Python does the same (its permitted values are
- *   9..15, so an offer with 8 is declined), and a pull request proposes it
- *   for python-websockets (python-websockets/websockets#1757), which today
- *   passes 8 to zlib and fails the handshake. ws accepts and lets Node
- *   silently compress with 9. A server always has this way out, so it takes
- *   the conservative one.
- * - As a client we have no way out: we offer `client_max_window_bits` without
- *   a value (as browsers do), which lets the server pick anything from 8 to 15
- *   (§7.1.2.2), and failing would refuse a valid handshake. We accept 8, and
- *   the compressor uses `deflaterWindowBits(8)` = 9. That is what Chromium does
+ * - As a server, an offer with `server_max_window_bits=8` is accepted and we
+ *   compress with 9 (reasoning below). Earlier we declined such offers, as
+ *   Autobahn|Python does; the Autobahn Testsuite grades that UNIMPLEMENTED
+ *   (cases 13.3.x, 13.5.x), while compressing with 9 is correct on the wire:
+ *   test/conformance's raw peer inflates those cases with exactly an 8-bit
+ *   window and every message decodes.
+ * - As a client we offer `client_max_window_bits` without a value (as
+ *   browsers do), which lets the server pick anything from 8 to 15
+ *   (§7.1.2.2). We accept 8, and the compressor uses `deflaterWindowBits(8)` = 9. That is what Chromium does
  *   (net/websockets/websocket_deflater.cc): zlib never emits a match further
  *   back than `(1 << windowBits) - 262` bytes (`MAX_DIST` in deflate.h), i.e.
  *   250 at 9 bits, which a peer's 256-byte window can still resolve. Measured
@@ -352,7 +348,7 @@ export function acceptDeflateResponse(resp: ExtensionOffer, opts: DeflateOptions
  * Elements with another name are ignored, so the whole parsed
  * `Sec-WebSocket-Extensions` list may be passed.
  *
- * Declined as unsupported: `server_max_window_bits=8` (module comment), or
+ * Declined as unsupported:
  * a numeric `clientMaxWindowBits` option with an offer that does not let us
  * limit the client's window.
  *
@@ -397,8 +393,8 @@ export function negotiateDeflate(
     let serverMaxWindowBits = ownServerBits ?? 15;
     if (p.serverMaxWindowBits !== undefined) {
       serverMaxWindowBits = Math.min(serverMaxWindowBits, p.serverMaxWindowBits);
-      // We would have to compress with a 256-byte window: not supported.
-      if (serverMaxWindowBits < 9) continue;
+      // 8 is honoured by compressing with 9: zlib then never reaches back
+      // more than 250 bytes (see "Window bits 8" above).
       params.push([SERVER_MAX_WINDOW_BITS, String(serverMaxWindowBits)]);
     } else if (ownServerBits !== undefined && ownServerBits < 15) {
       params.push([SERVER_MAX_WINDOW_BITS, String(ownServerBits)]);
