@@ -18,6 +18,7 @@ import {
   type ReadyState,
 } from './core/ws/protocol.js';
 import type { Limits } from './core/ws/constants.js';
+import { applyMask } from './core/ws/mask.js';
 import type { ReceiveEvent } from './core/ws/types.js';
 
 /** What an adapter provides: a byte pipe and a clock. */
@@ -39,6 +40,8 @@ export interface Transport {
 export interface RuntimeHooks {
   /** Allocate output buffers (Node: pooled Buffers, which sockets take without conversion). */
   alloc?: (size: number) => Uint8Array;
+  /** Unmask received payloads in place (applyMask's contract); e.g. a native one for large payloads. */
+  unmask?: (data: Uint8Array, key: Uint8Array, phase: number) => void;
   encodeText?: (s: string) => Uint8Array;
   decodeText?: (b: Uint8Array) => string;
   isUtf8?: (b: Uint8Array) => boolean;
@@ -287,6 +290,7 @@ export class WebSocketConnection {
         isUtf8: this.hooks.isUtf8,
         maskKey: this.hooks.maskKey,
         alloc: this.hooks.alloc,
+        unmask: this.hooks.unmask,
       },
       new ConnectionHandler(this, transport),
     );
@@ -788,13 +792,15 @@ const defaultHooks: Required<RuntimeHooks> = {
     }
   },
   maskKey: defaultMaskKey,
+  unmask: applyMask,
 };
 
 const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
 
 function completeHooks(h: RuntimeHooks): Required<RuntimeHooks> {
-  if (h.alloc && h.encodeText && h.decodeText && h.isUtf8 && h.maskKey) return h as Required<RuntimeHooks>;
+  if (h.alloc && h.encodeText && h.decodeText && h.isUtf8 && h.maskKey && h.unmask) return h as Required<RuntimeHooks>;
   return {
+    unmask: h.unmask ?? defaultHooks.unmask,
     alloc: h.alloc ?? defaultHooks.alloc,
     encodeText: h.encodeText ?? defaultHooks.encodeText,
     decodeText: h.decodeText ?? defaultHooks.decodeText,

@@ -35,7 +35,9 @@ export interface MessageReceiverOptions {
   /** Deliver messages as message-start / message-data / message-end events. */
   streaming?: boolean;
   /** Whole-buffer UTF-8 check; adapters may pass a native one (node:buffer isUtf8). */
-  isUtf8?: (bytes: Uint8Array) => boolean;
+  isUtf8?: ((bytes: Uint8Array) => boolean) | undefined;
+  /** Allocator for reassembled messages (Node: Buffer.allocUnsafe, no zero-fill). */
+  alloc?: ((size: number) => Uint8Array) | undefined;
 }
 
 export type ReceiveSink = (event: ReceiveEvent) => void;
@@ -53,6 +55,7 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
   private inflater: MessageInflater | null;
   private readonly streaming: boolean;
   private readonly isUtf8: (bytes: Uint8Array) => boolean;
+  private readonly alloc: ((size: number) => Uint8Array) | undefined;
 
   // message in progress
   private binary = false;
@@ -79,6 +82,7 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
     this.inflater = options.inflater ?? null;
     this.streaming = options.streaming ?? false;
     this.isUtf8 = options.isUtf8 ?? isValidUtf8;
+    this.alloc = options.alloc;
     this.sink = sink;
   }
 
@@ -248,7 +252,7 @@ export class MessageReceiver implements Transformer<FramePiece, ReceiveEvent> {
     }
     const chunks = this.chunks ?? [];
     this.chunks = null;
-    this.emit({ type: 'message', binary: this.binary, data: concat(chunks, this.size) });
+    this.emit({ type: 'message', binary: this.binary, data: concat(chunks, this.size, this.alloc) });
   }
 
   private control(op: number, payload: Uint8Array): void {
@@ -268,10 +272,10 @@ function tooBig(max: number): WebSocketError {
 }
 
 /** Join chunks into one buffer (no copy for a single chunk). */
-export function concat(chunks: Uint8Array[], total: number): Uint8Array {
+export function concat(chunks: Uint8Array[], total: number, alloc?: (size: number) => Uint8Array): Uint8Array {
   if (chunks.length === 1) return chunks[0] as Uint8Array;
   if (chunks.length === 0) return EMPTY;
-  const out = new Uint8Array(total);
+  const out = alloc ? alloc(total) : new Uint8Array(total);
   let off = 0;
   for (let i = 0; i < chunks.length; i++) {
     const c = chunks[i] as Uint8Array;

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type Socket, type Server } from 'node:net';
 import { once } from 'node:events';
 import { SocketTransport, nodeHooks } from '../../../../src/adapters/node/transport.js';
+import { applyMask } from '../../../../src/core/ws/mask.js';
 import type { WebSocketConnection } from '../../../../src/connection.js';
 
 // ---------------------------------------------------------------- helpers
@@ -378,4 +379,18 @@ test('nodeHooks.maskKey fills 4 bytes with varying keys, across pool refills', (
   nodeHooks.maskKey(a);
   nodeHooks.maskKey(b);
   assert.notDeepEqual(a, b);
+});
+
+test('nodeHooks.unmask (native bufferutil above 1 KiB when it loads) equals applyMask at every key phase', () => {
+  const key = new Uint8Array([0x12, 0x34, 0x56, 0x78]);
+  for (const size of [0, 1, 127, 1023, 1024, 1025, 5000, 70_000]) {
+    for (let phase = 0; phase < 4; phase++) {
+      const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 31) & 0xff));
+      const a = Buffer.from(data);
+      const b = Buffer.from(data);
+      applyMask(a, key, phase);
+      nodeHooks.unmask(b, key, phase);
+      assert.ok(a.equals(b), `size ${size} phase ${phase}`);
+    }
+  }
 });
