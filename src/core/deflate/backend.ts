@@ -10,6 +10,7 @@
  *
  * Sans-I/O: no `Buffer`, no `node:*`.
  */
+import { joinChunks } from '../bytes.js';
 import { WebSocketError } from '../ws/errors.js';
 
 /**
@@ -142,14 +143,4 @@ export function joinAndStripTail(chunks: Uint8Array[], total: number): Uint8Arra
   return out.subarray(0, n - 4);
 }
 
-/** Join chunks into one array (no copy for a single chunk). */
-export function joinChunks(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
+export { joinChunks };

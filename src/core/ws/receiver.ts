@@ -12,6 +12,7 @@
  * stop reading while the queue is long.
  */
 import { Opcode } from './constants.js';
+import { joinChunks } from '../bytes.js';
 import { CloseCode, WebSocketError } from './errors.js';
 import { parseClosePayload } from './close.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
@@ -42,7 +43,6 @@ export interface MessageReceiverOptions {
 
 export type ReceiveSink = (event: ReceiveEvent) => void;
 
-const EMPTY = new Uint8Array(0);
 
 function noop(): void {}
 
@@ -272,15 +272,4 @@ function tooBig(max: number): WebSocketError {
 }
 
 /** Join chunks into one buffer (no copy for a single chunk). */
-export function concat(chunks: Uint8Array[], total: number, alloc?: (size: number) => Uint8Array): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  if (chunks.length === 0) return EMPTY;
-  const out = alloc ? alloc(total) : new Uint8Array(total);
-  let off = 0;
-  for (let i = 0; i < chunks.length; i++) {
-    const c = chunks[i] as Uint8Array;
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
+export const concat = joinChunks;
