@@ -4,9 +4,11 @@
  * for every message type, canonical `toWire` output, and a seeded fuzz that only
  * ever sees a message or a WampProtocolError.
  *
- * The vectors are read from $WAMP_VECTORS_DIR, default /work/shared/wamp-vectors
- * (CC-BY-SA data, not vendored in this repo); that suite is skipped if absent.
+ * The vectors are read from $WAMP_VECTORS_DIR, default ../shared/wamp-vectors
+ * beside the checkout (CC-BY-SA data, not vendored in this repo); missing
+ * vectors fail the suite rather than skip it, so CI cannot pass silently.
  */
+import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -31,7 +33,7 @@ function assertViolation(fn: () => unknown, needle = '', label = ''): void {
 // ---------------------------------------------------------------------------
 // Test vectors
 
-const VECTORS_DIR = process.env.WAMP_VECTORS_DIR ?? '/work/shared/wamp-vectors';
+const VECTORS_DIR = process.env.WAMP_VECTORS_DIR ?? fileURLToPath(new URL('../../../../shared/wamp-vectors', import.meta.url));
 const SINGLE = join(VECTORS_DIR, 'singlemessage');
 
 function listJson(dir: string): string[] {
@@ -96,6 +98,10 @@ interface VectorFile {
 }
 
 const haveVectors = existsSync(SINGLE);
+
+test('the WAMP test vectors are present', () => {
+  assert.ok(haveVectors, `no vectors at ${SINGLE}: set WAMP_VECTORS_DIR or check out shared/ beside the repo`);
+});
 
 describe('test vectors (singlemessage, JSON)', { skip: haveVectors ? false : `no vectors at ${SINGLE}` }, () => {
   const files = haveVectors ? listJson(SINGLE) : [];
