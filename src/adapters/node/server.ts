@@ -112,7 +112,12 @@ export class WebSocketServer extends EventEmitter {
   readonly clients = new Set<WebSocketConnection>();
   private readonly server: HttpServer | NetServer | null;
   /** Sockets accepted by the standalone listener whose handshake is not done. */
-  private readonly pending = new Set<Socket>();
+  private readonly pending = new Set<PendingHandshake>();
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly maxHead: number;
+  private readonly emitConnection = (ws: WebSocketConnection, req: UpgradeRequest): void => {
+    this.emit('connection', ws, req);
+  };
   private readonly ownsServer: boolean;
   private readonly listening: Promise<void>;
   private readonly paths: Set<string> | null;
@@ -122,6 +127,7 @@ export class WebSocketServer extends EventEmitter {
   constructor(options: WebSocketServerOptions = {}) {
     super();
     this.options = options;
+    this.maxHead = options.maxHandshakeSize ?? DEFAULT_LIMITS.maxHandshakeSize;
     this.paths = options.path === undefined ? null : new Set(Array.isArray(options.path) ? options.path : [options.path]);
     this.deflate = options.perMessageDeflate === true ? {} : options.perMessageDeflate || null;
     this.onUpgrade = (req, socket, head) => {
@@ -209,44 +215,59 @@ export class WebSocketServer extends EventEmitter {
 
   /** Standalone listener: read the request head from a fresh socket, bounded in size and time. */
   private accept(socket: Socket): void {
-    const maxHead = this.options.maxHandshakeSize ?? DEFAULT_LIMITS.maxHandshakeSize;
-    const parser = new HttpHeadParser(maxHead);
-    this.pending.add(socket);
-    const done = (): void => {
-      clearTimeout(timer);
-      this.pending.delete(socket);
-      socket.off('data', onData);
-      socket.off('close', done);
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(socket, new WebSocketError('WS_ERR_OPEN_TIMEOUT', 'request timeout', 0, 408));
-    }, this.options.openTimeout ?? 10_000);
-    const onData = (chunk: Buffer): void => {
-      let res: { head: HttpHead; rest: Uint8Array } | null;
-      try {
-        res = parser.push(chunk);
-      } catch (err) {
-        done();
-        reject(socket, err);
-        return;
-      }
-      if (!res) return;
-      done();
-      const head = res.head;
-      const upgrade = head.headers.get('upgrade');
-      if (upgrade === undefined || !/(^|[\s,])websocket($|[\s,])/i.test(upgrade)) {
-        // A plain HTTP request to a WebSocket-only endpoint.
-        if (!socket.destroyed) socket.end(buildRejectResponse(426, { headers: [['Upgrade', 'websocket']], body: 'Upgrade Required' }));
-        return;
-      }
-      const rest = res.rest;
-      this.upgrade(toUpgradeRequest(head, socket), head, socket, Buffer.from(rest.buffer, rest.byteOffset, rest.length), (ws, req) => this.emit('connection', ws, req));
-    };
+    const pending = new PendingHandshake(this, socket, new HttpHeadParser(this.maxHead), Date.now());
+    (socket as PendingSocket)[kPending] = pending;
+    this.pending.add(pending);
     socket.on('error', noop);
-    socket.on('data', onData);
-    socket.on('close', done);
+    socket.on('data', pendingOnData);
+    socket.on('close', pendingOnClose);
+    this.armSweep();
   }
+
+  /** @internal A pending handshake ended (completed, refused or dropped). */
+  settle(p: PendingHandshake): void {
+    this.pending.delete(p);
+    const socket = p.socket;
+    // Drop the parser with it: an idle connection must not keep it alive.
+    (socket as Socket & { [kPending]?: PendingHandshake | undefined })[kPending] = undefined;
+    socket.off('data', pendingOnData);
+    socket.off('close', pendingOnClose);
+    if (this.pending.size === 0 && this.sweepTimer) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+    }
+  }
+
+  /** @internal The whole head of a pending handshake arrived. */
+  requestArrived(socket: Socket, head: HttpHead, rest: Uint8Array): void {
+    const upgrade = head.headers.get('upgrade');
+    if (upgrade === undefined || !/(^|[\s,])websocket($|[\s,])/i.test(upgrade)) {
+      // A plain HTTP request to a WebSocket-only endpoint.
+      if (!socket.destroyed) socket.end(buildRejectResponse(426, { headers: [['Upgrade', 'websocket']], body: 'Upgrade Required' }));
+      return;
+    }
+    const restBuf = rest.length === 0 ? EMPTY_BUFFER : Buffer.from(rest.buffer, rest.byteOffset, rest.length);
+    this.upgrade(toUpgradeRequest(head, socket), head, socket, restBuf, this.emitConnection);
+  }
+
+  /**
+   * One timer for all pending handshakes (as node:http checks its header
+   * timeout), not one per connection: every object per handshake costs.
+   */
+  private armSweep(): void {
+    if (this.sweepTimer) return;
+    const openTimeout = this.options.openTimeout ?? 10_000;
+    this.sweepTimer = setInterval(() => {
+      const limit = Date.now() - openTimeout;
+      for (const p of this.pending) {
+        if (p.started > limit) continue;
+        this.settle(p);
+        reject(p.socket, new WebSocketError('WS_ERR_OPEN_TIMEOUT', 'request timeout', 0, 408));
+      }
+    }, Math.max(50, Math.min(1000, openTimeout / 4)));
+    this.sweepTimer.unref();
+  }
+
 
   /** The handshake proper, shared by both front ends. */
   private upgrade(req: UpgradeRequest, httpHead: HttpHead, socket: Socket, head: Buffer, cb: (ws: WebSocketConnection, req: UpgradeRequest) => void): void {
@@ -353,8 +374,10 @@ export class WebSocketServer extends EventEmitter {
    */
   async close(): Promise<void> {
     if (this.server) this.server.off('upgrade', this.onUpgrade);
-    for (const socket of this.pending) socket.destroy();
+    for (const p of this.pending) p.socket.destroy();
     this.pending.clear();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
     const closing = [...this.clients].map(
       (ws) =>
         new Promise<void>((resolve) => {
@@ -379,6 +402,42 @@ export class WebSocketServer extends EventEmitter {
 
 function noop(): void {}
 
+const EMPTY_BUFFER = Buffer.alloc(0);
+
+const kPending = Symbol('autostrada.pendingHandshake');
+type PendingSocket = Socket & { [kPending]: PendingHandshake };
+
+/** A standalone-listener socket waiting for its upgrade request (bounded in size and time). */
+class PendingHandshake {
+  constructor(
+    readonly server: WebSocketServer,
+    readonly socket: Socket,
+    readonly parser: HttpHeadParser,
+    readonly started: number,
+  ) {}
+}
+
+// Shared listeners (`this` is the socket): no closures per connection.
+function pendingOnData(this: Socket, chunk: Buffer): void {
+  const p = (this as PendingSocket)[kPending];
+  let res: { head: HttpHead; rest: Uint8Array } | null;
+  try {
+    res = p.parser.push(chunk);
+  } catch (err) {
+    p.server.settle(p);
+    reject(this, err);
+    return;
+  }
+  if (!res) return;
+  p.server.settle(p);
+  p.server.requestArrived(this, res.head, res.rest);
+}
+
+function pendingOnClose(this: Socket): void {
+  const p = (this as PendingSocket)[kPending];
+  if (p) p.server.settle(p);
+}
+
 /** Sockets some WebSocketServer has taken on (see the path routing in the constructor). */
 const claimed = new WeakSet<object>();
 /** The `upgrade` listeners that belong to WebSocketServers. */
@@ -390,14 +449,50 @@ function pathOf(url: string | undefined): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-/** The standalone listener's stand-in for http.IncomingMessage. */
+/**
+ * The standalone listener's stand-in for http.IncomingMessage. `headers`
+ * and `rawHeaders` are built on first access: most connections never read
+ * them, and every object per handshake costs (docs/ARCHITECTURE.md).
+ */
+class StandaloneRequest implements UpgradeRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly httpVersion: string;
+  readonly socket: Socket;
+  private readonly head: HttpHead;
+  private headersCache: IncomingHttpHeaders | null = null;
+  private rawCache: string[] | null = null;
+
+  constructor(head: HttpHead, socket: Socket) {
+    this.head = head;
+    this.socket = socket;
+    this.method = head.startLine[0];
+    this.url = head.startLine[1];
+    const version = head.startLine[2];
+    this.httpVersion = version.startsWith('HTTP/') ? version.slice(5) : version;
+  }
+
+  get headers(): IncomingHttpHeaders {
+    if (this.headersCache === null) {
+      const headers: IncomingHttpHeaders = {};
+      for (const [k, v] of this.head.headers) headers[k] = v;
+      this.headersCache = headers;
+    }
+    return this.headersCache;
+  }
+
+  get rawHeaders(): string[] {
+    if (this.rawCache === null) {
+      const raw: string[] = [];
+      for (const [k, v] of this.head.rawHeaders) raw.push(k, v);
+      this.rawCache = raw;
+    }
+    return this.rawCache;
+  }
+}
+
 function toUpgradeRequest(head: HttpHead, socket: Socket): UpgradeRequest {
-  const headers: IncomingHttpHeaders = {};
-  for (const [k, v] of head.headers) headers[k] = v;
-  const rawHeaders: string[] = [];
-  for (const [k, v] of head.rawHeaders) rawHeaders.push(k, v);
-  const version = head.startLine[2];
-  return { method: head.startLine[0], url: head.startLine[1], httpVersion: version.startsWith('HTTP/') ? version.slice(5) : version, headers, rawHeaders, socket };
+  return new StandaloneRequest(head, socket);
 }
 
 function headSize(req: IncomingMessage): number {

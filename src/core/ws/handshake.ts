@@ -49,8 +49,15 @@ function badHead(message: string) {
   return handshakeError('WS_ERR_HANDSHAKE_INVALID', message, 400);
 }
 
-/** Bytes → string, one char per byte (ISO-8859-1), as HTTP/1.1 heads are. */
-function latin1(bytes: Uint8Array): string {
+const asciiDecoder = new TextDecoder('utf-8');
+
+/**
+ * Bytes → string, one char per byte (ISO-8859-1), as HTTP/1.1 heads are.
+ * `ascii` (all bytes < 0x80, the usual case) takes the native decoder:
+ * for ASCII, UTF-8 and ISO-8859-1 agree.
+ */
+function latin1(bytes: Uint8Array, ascii = false): string {
+  if (ascii) return asciiDecoder.decode(bytes);
   let s = '';
   for (let i = 0; i < bytes.length; i += 0x2000) {
     s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x2000) as unknown as number[]);
@@ -180,6 +187,8 @@ export class HttpHeadParser {
   #size = 0;
   /** How many bytes of CR LF CR LF have been matched so far (0..3). */
   #matched = 0;
+  /** OR of every byte buffered so far (ASCII when < 0x80). */
+  #high = 0;
   #error: Error | null = null;
 
   /** @param maxSize largest head accepted, in bytes (e.g. `DEFAULT_LIMITS.maxHandshakeSize`). */
@@ -199,10 +208,12 @@ export class HttpHeadParser {
     if (this.#error) throw this.#error;
     let m = this.#matched;
     let end = -1;
+    let high = this.#high;
     const room = this.maxSize - this.#size;
     const scan = Math.min(chunk.length, room);
     for (let i = 0; i < scan; i++) {
-      const b = chunk[i];
+      const b = chunk[i] as number;
+      high |= b;
       // Match CR LF CR LF; on a mismatch a CR can still start a new match.
       if (b === ((m & 1) === 0 ? CR : LF)) {
         if (++m === 4) {
@@ -224,6 +235,7 @@ export class HttpHeadParser {
         throw this.#error;
       }
       this.#matched = m;
+      this.#high = high;
       if (chunk.length > 0) {
         // Copy: the caller may reuse its buffer.
         this.#chunks.push(chunk.slice());
@@ -232,20 +244,26 @@ export class HttpHeadParser {
       return null;
     }
 
-    const total = this.#size + end;
-    const bytes = new Uint8Array(total);
-    let off = 0;
-    for (const c of this.#chunks) {
-      bytes.set(c, off);
-      off += c.length;
+    let bytes: Uint8Array;
+    if (this.#chunks.length === 0) {
+      // The whole head came in this chunk (the usual case): no copy.
+      bytes = chunk.subarray(0, end);
+    } else {
+      bytes = new Uint8Array(this.#size + end);
+      let off = 0;
+      for (const c of this.#chunks) {
+        bytes.set(c, off);
+        off += c.length;
+      }
+      bytes.set(chunk.subarray(0, end), off);
+      this.#chunks = [];
     }
-    bytes.set(chunk.subarray(0, end), off);
-    this.#chunks = [];
     this.#size = 0;
     this.#matched = 0;
+    this.#high = 0;
     let head: HttpHead;
     try {
-      head = parseHead(latin1(bytes));
+      head = parseHead(latin1(bytes, high < 0x80));
     } catch (err) {
       this.#error = err as Error;
       throw err;
