@@ -250,6 +250,15 @@ export class WebSocketConnection {
     this.listeners?.get(type)?.delete(listener as (ev: never) => void);
   }
 
+  /** @internal Is anybody listening? (Skips building event objects nobody reads.) */
+  _wants(type: keyof WsEventMap): boolean {
+    const prop =
+      type === 'message' ? this.onmessage : type === 'close' ? this.onclose : type === 'open' ? this.onopen : type === 'error' ? this.onerror : null;
+    if (prop !== null) return true;
+    const set = this.listeners?.get(type);
+    return set !== undefined && set.size > 0;
+  }
+
   /** @internal */
   _emit<K extends keyof WsEventMap>(type: K, event: WsEventMap[K]): void {
     // Direct property reads: `this['on' + type]` would build a string and do a
@@ -298,7 +307,7 @@ export class WebSocketConnection {
     this.state = OPEN;
     this.lastSeen = Date.now();
     this.armHeartbeat();
-    this._emit('open', { type: 'open', target: this });
+    if (this._wants('open')) this._emit('open', { type: 'open', target: this });
     return proto;
   }
 
@@ -354,7 +363,7 @@ export class WebSocketConnection {
       this.readableCtl = null;
     }
     this.wakeDrainWaiters();
-    this._emit('close', { type: 'close', target: this, code: info.code, reason: info.reason, wasClean: info.wasClean });
+    if (this._wants('close')) this._emit('close', { type: 'close', target: this, code: info.code, reason: info.reason, wasClean: info.wasClean });
   }
 
   /** @internal Fail before open (handshake error, timeout). */
@@ -596,7 +605,7 @@ export class WebSocketConnection {
     this.wakeDrainWaiters();
     if (this.needDrain) {
       this.needDrain = false;
-      this._emit('drain', { type: 'drain', target: this });
+      if (this._wants('drain')) this._emit('drain', { type: 'drain', target: this });
     }
   }
 
@@ -732,7 +741,7 @@ export class WebSocketConnection {
       this.pongTimer = null;
       if (!this.heartbeatTimer) this.armHeartbeat();
     }
-    this._emit('pong', { type: 'pong', target: this, data });
+    if (this._wants('pong')) this._emit('pong', { type: 'pong', target: this, data });
   }
 
   private clearTimers(): void {
@@ -762,7 +771,7 @@ class ConnectionHandler implements ProtocolHandler {
     this.conn._onStreamEvent(ev);
   }
   onPing(data: Uint8Array): void {
-    this.conn._emit('ping', { type: 'ping', target: this.conn, data });
+    if (this.conn._wants('ping')) this.conn._emit('ping', { type: 'ping', target: this.conn, data });
   }
   onPong(data: Uint8Array): void {
     this.conn._onPong(data);
