@@ -250,21 +250,25 @@ export class WebSocketConnection {
     this.listeners?.get(type)?.delete(listener as (ev: never) => void);
   }
 
+  /**
+   * The on<type> property for an event type. Direct property reads:
+   * `this['on' + type]` would build a string and do a megamorphic keyed load
+   * on every message.
+   */
+  private handlerFor(type: keyof WsEventMap): ((e: never) => void) | null {
+    return type === 'message' ? this.onmessage : type === 'close' ? this.onclose : type === 'open' ? this.onopen : type === 'error' ? this.onerror : null;
+  }
+
   /** @internal Is anybody listening? (Skips building event objects nobody reads.) */
   _wants(type: keyof WsEventMap): boolean {
-    const prop =
-      type === 'message' ? this.onmessage : type === 'close' ? this.onclose : type === 'open' ? this.onopen : type === 'error' ? this.onerror : null;
-    if (prop !== null) return true;
+    if (this.handlerFor(type) !== null) return true;
     const set = this.listeners?.get(type);
     return set !== undefined && set.size > 0;
   }
 
   /** @internal */
   _emit<K extends keyof WsEventMap>(type: K, event: WsEventMap[K]): void {
-    // Direct property reads: `this['on' + type]` would build a string and do a
-    // megamorphic keyed load on every message.
-    const prop =
-      type === 'message' ? this.onmessage : type === 'close' ? this.onclose : type === 'open' ? this.onopen : type === 'error' ? this.onerror : null;
+    const prop = this.handlerFor(type);
     if (typeof prop === 'function') this.safely(prop as (e: WsEventMap[K]) => void, event);
     const set = this.listeners?.get(type);
     if (set) for (const fn of set) this.safely(fn as (e: WsEventMap[K]) => void, event);

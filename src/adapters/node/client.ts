@@ -19,7 +19,7 @@ import { PerMessageDeflate } from '../../core/deflate/codec.js';
 import { DEFAULT_LIMITS } from '../../core/ws/constants.js';
 import { nodeZlibBackend } from './zlib-backend.js';
 import { SocketTransport, nodeHooks } from './transport.js';
-import { nodeSha1 } from './server.js';
+import { nodeSha1 } from './transport.js';
 
 export interface ClientOptions extends ConnectionOptions {
   /** Extra request headers. */

@@ -534,9 +534,6 @@ function nodeAccept(key: string): string {
   return createHash('sha1').update(key + WS_GUID, 'latin1').digest('base64');
 }
 
-export function nodeSha1(data: Uint8Array): Uint8Array {
-  return createHash('sha1').update(data).digest();
-}
 
 function deflateTuning(o: DeflateOptions): { threshold?: number; level?: number; memLevel?: number } {
   const t: { threshold?: number; level?: number; memLevel?: number } = {};

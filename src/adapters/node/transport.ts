@@ -4,7 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import { isUtf8 } from 'node:buffer';
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { RuntimeHooks, Transport, WebSocketConnection } from '../../connection.js';
 import { applyMask } from '../../core/ws/mask.js';
@@ -154,6 +154,11 @@ function onError(this: Socket, err: Error): void {
 function onClose(this: Socket): void {
   const t = (this as BoundSocket)[kTransport];
   t.conn.transportClosed(t.lastError);
+}
+
+/** SHA-1 with node:crypto, for the handshake's Sec-WebSocket-Accept check. */
+export function nodeSha1(data: Uint8Array): Uint8Array {
+  return createHash('sha1').update(data).digest();
 }
 
 // A pool of random bytes for mask keys: one syscall per 8 KiB frames' worth (like ws).

@@ -15,7 +15,8 @@
  * socketReadable.pipeThrough(receive).pipeTo(new WritableStream({ write: (ev) => console.log(ev) }));
  * ```
  */
-import { DEFAULT_LIMITS, type Limits } from '../ws/constants.js';
+import type { Limits } from '../ws/constants.js';
+import { decoderOptions, receiverOptions } from '../ws/protocol.js';
 import { FrameDecoder } from '../ws/decoder.js';
 import { MessageReceiver, type MessageInflater } from '../ws/receiver.js';
 import { MessageSender, type MessageDeflater, type OutgoingMessage } from '../ws/sender.js';
@@ -43,21 +44,8 @@ export interface PipelineOptions extends Partial<Limits> {
  * delivered everything decoded before the bad byte.
  */
 export function createReceiveStream(options: PipelineOptions): ReadableWritablePair<ReceiveEvent, Uint8Array> {
-  const receiver = new MessageReceiver({
-    maxMessageSize: options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
-    inflater: options.deflate ?? null,
-    streaming: options.streaming ?? false,
-    isUtf8: options.isUtf8,
-  });
-  const decoder = new FrameDecoder(
-    {
-      role: options.role,
-      maxFrameSize: options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize,
-      maxFragments: options.maxFragments ?? DEFAULT_LIMITS.maxFragments,
-      allowRsv1: !!options.deflate,
-    },
-    (piece) => receiver.piece(piece),
-  );
+  const receiver = new MessageReceiver(receiverOptions(options, options.deflate ?? null));
+  const decoder = new FrameDecoder(decoderOptions(options, !!options.deflate), (piece) => receiver.piece(piece));
   let out!: ReadableStreamDefaultController<ReceiveEvent>;
   let failure: unknown = null;
   /** Resolves when the consumer wants more (backpressure towards the writer). */

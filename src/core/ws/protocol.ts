@@ -104,26 +104,8 @@ export class WebSocketProtocol {
     this.handler = handler;
     this.autoPong = options.autoPong ?? true;
     this.deflate = options.deflate ?? null;
-    this.receiver = new ProtocolReceiver(
-      {
-        maxMessageSize: options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
-        inflater: this.deflate,
-        streaming: options.streaming ?? false,
-        isUtf8: options.isUtf8,
-        alloc: options.alloc,
-      },
-      this,
-    );
-    this.decoder = new ProtocolDecoder(
-      {
-        role: options.role,
-        maxFrameSize: options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize,
-        maxFragments: options.maxFragments ?? DEFAULT_LIMITS.maxFragments,
-        allowRsv1: this.deflate !== null,
-        unmask: options.unmask,
-      },
-      this.receiver,
-    );
+    this.receiver = new ProtocolReceiver(receiverOptions(options, this.deflate), this);
+    this.decoder = new ProtocolDecoder(decoderOptions(options, this.deflate !== null), this.receiver);
     this.sender = new ProtocolSender(
       {
         role: options.role,
@@ -319,6 +301,31 @@ export class WebSocketProtocol {
         this.handler.onStreamEvent?.(ev);
     }
   }
+}
+
+/** Receive-stage options with the library's defaults (shared with the stream pipeline). */
+export function receiverOptions(
+  o: Partial<Limits> & Pick<ProtocolOptions, 'streaming' | 'isUtf8' | 'alloc'>,
+  inflater: MessageInflater | null,
+): MessageReceiverOptions {
+  return {
+    maxMessageSize: o.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
+    inflater,
+    streaming: o.streaming ?? false,
+    isUtf8: o.isUtf8,
+    alloc: o.alloc,
+  };
+}
+
+/** Frame-decoder options with the library's defaults (shared with the stream pipeline). */
+export function decoderOptions(o: Partial<Limits> & Pick<ProtocolOptions, 'role' | 'unmask'>, allowRsv1: boolean): FrameDecoderOptions {
+  return {
+    role: o.role,
+    maxFrameSize: o.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize,
+    maxFragments: o.maxFragments ?? DEFAULT_LIMITS.maxFragments,
+    allowRsv1,
+    unmask: o.unmask,
+  };
 }
 
 // The stages wired to the protocol through prototype methods: no closures per connection.
