@@ -1,0 +1,78 @@
+/**
+ * WAMP over any WebSocket with the WHATWG API: ours (Node, Deno), the
+ * browser's native `WebSocket`, or a server-side {@link WebSocketConnection}.
+ * The WebSocket subprotocol names the serializer (`wamp.2.json`,
+ * `wamp.2.msgpack`, `wamp.2.cbor`, `wamp.2.json.batched`,
+ * `wamp.2.msgpack.batched`).
+ *
+ * @module
+ */
+import { protocolViolation } from '../errors.js';
+import { batchedSerializersBySubprotocol, serializersBySubprotocol } from '../serializers/index.js';
+import { MessageTransport, type MessageTransportOptions, type WampTransportInfo } from '../transport.js';
+
+/** The part of the WHATWG WebSocket API a WAMP transport uses. */
+export interface WebSocketLike {
+  readonly protocol: string;
+  readonly bufferedAmount: number;
+  readonly readyState: number;
+  binaryType: string;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: string, listener: (ev: never) => void): void;
+}
+
+/** Options of {@link WebSocketTransport}. */
+export interface WebSocketTransportOptions extends MessageTransportOptions {
+  /** Extra channel facts (peer address, TLS, upgrade headers) for {@link WampTransportInfo}. */
+  info?: Partial<Omit<WampTransportInfo, 'type' | 'serializer' | 'protocol'>>;
+}
+
+/**
+ * Wraps an OPEN WebSocket whose subprotocol is a WAMP one.
+ *
+ * @throws {@link WampProtocolError} when `ws.protocol` is not a WAMP subprotocol we implement.
+ */
+export class WebSocketTransport extends MessageTransport {
+  readonly info: WampTransportInfo;
+  private readonly ws: WebSocketLike;
+
+  constructor(ws: WebSocketLike, options: WebSocketTransportOptions = {}) {
+    const single = serializersBySubprotocol.get(ws.protocol);
+    const batched = batchedSerializersBySubprotocol.get(ws.protocol);
+    const serializer = single ?? (batched ? serializersBySubprotocol.get(`wamp.2.${batched.id}`) : undefined);
+    if (!serializer) throw protocolViolation(`WebSocket subprotocol '${ws.protocol}' is not a WAMP subprotocol`);
+    super(serializer, batched ?? null, options);
+    this.ws = ws;
+    this.info = { ...options.info, type: 'websocket', serializer: serializer.id, protocol: ws.protocol };
+    // Browsers default to Blob; ours to Uint8Array. ArrayBuffer works with both.
+    if (ws.binaryType !== 'uint8array') ws.binaryType = 'arraybuffer';
+    ws.addEventListener('message', ((ev: { data: unknown }) => {
+      const d = ev.data;
+      if (typeof d === 'string' || d instanceof Uint8Array) this.receiveRaw(d);
+      else if (d instanceof ArrayBuffer) this.receiveRaw(new Uint8Array(d));
+      else this.receiveRaw(String(d));
+    }) as (ev: never) => void);
+    ws.addEventListener('close', ((ev: { code: number; reason: string; wasClean: boolean; error?: unknown }) => {
+      this.closed({
+        code: ev.code,
+        reason: ev.reason,
+        wasClean: ev.wasClean,
+        ...(ev.error instanceof Error ? { error: ev.error } : {}),
+      });
+    }) as (ev: never) => void);
+    ws.addEventListener('drain', (() => this.drained()) as (ev: never) => void);
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  protected sendRaw(data: string | Uint8Array): void {
+    this.ws.send(data);
+  }
+
+  protected closeRaw(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+}
