@@ -19,7 +19,7 @@ export interface WebSocketLike {
   binaryType: string;
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: string, listener: (ev: never) => void): void;
+  addEventListener(type: string, listener: (ev: unknown) => void): void;
 }
 
 /** Options of {@link WebSocketTransport}. */
@@ -52,7 +52,7 @@ export class WebSocketTransport extends MessageTransport {
       if (typeof d === 'string' || d instanceof Uint8Array) this.receiveRaw(d);
       else if (d instanceof ArrayBuffer) this.receiveRaw(new Uint8Array(d));
       else this.receiveRaw(String(d));
-    }) as (ev: never) => void);
+    }) as (ev: unknown) => void);
     ws.addEventListener('close', ((ev: { code: number; reason: string; wasClean: boolean; error?: unknown }) => {
       this.closed({
         code: ev.code,
@@ -60,8 +60,8 @@ export class WebSocketTransport extends MessageTransport {
         wasClean: ev.wasClean,
         ...(ev.error instanceof Error ? { error: ev.error } : {}),
       });
-    }) as (ev: never) => void);
-    ws.addEventListener('drain', (() => this.drained()) as (ev: never) => void);
+    }) as (ev: unknown) => void);
+    ws.addEventListener('drain', (() => this.drained()) as (ev: unknown) => void);
   }
 
   get bufferedAmount(): number {
