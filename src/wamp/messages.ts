@@ -319,6 +319,13 @@ export interface ParseOptions {
    * Default `false`: the loose rules every peer MUST follow.
    */
   strictUris?: boolean;
+  /**
+   * Accept `null` in place of Arguments|list or ArgumentsKw|dict and read it
+   * as absent (`[50, 7, {}, null, null]` is then a RESULT without payload).
+   * Some routers send this (fox-wamp does for empty payloads). Default `false`:
+   * `null` there is a protocol violation.
+   */
+  acceptNullPayload?: boolean;
 }
 
 // ---------------------------------------------------------------------------
@@ -351,6 +358,7 @@ class Fields {
     private readonly raw: readonly unknown[],
     private readonly name: MessageTypeName,
     private readonly strict: boolean,
+    private readonly nullPayload = false,
   ) {}
 
   arity(min: number, max: number, shape: string): void {
@@ -409,8 +417,9 @@ class Fields {
     const raw = this.raw;
     if (raw.length <= i) return {};
     const first = raw[i];
+    if (first === null && this.nullPayload) return this.nullArgs(i);
     if (isList(first)) {
-      if (raw.length <= i + 1) return { args: first };
+      if (raw.length <= i + 1 || (raw[i + 1] === null && this.nullPayload)) return { args: first };
       return { args: first, kwargs: this.dict(i + 1, 'ArgumentsKw') };
     }
     if (first instanceof Uint8Array && isPassthru(dict)) {
@@ -427,9 +436,16 @@ class Fields {
     const raw = this.raw;
     if (raw.length <= i) return {};
     const first = raw[i];
+    if (first === null && this.nullPayload) return this.nullArgs(i);
     if (!isList(first)) throw protocolViolation(`${this.name}.Arguments must be a list, got ${describe(first)}`);
-    if (raw.length <= i + 1) return { args: first };
+    if (raw.length <= i + 1 || (raw[i + 1] === null && this.nullPayload)) return { args: first };
     return { args: first, kwargs: this.dict(i + 1, 'ArgumentsKw') };
+  }
+
+  /** `null` Arguments (with `acceptNullPayload`): absent, or `[]` when ArgumentsKw follows. */
+  private nullArgs(i: number): { args?: WampList; kwargs?: WampDict } {
+    if (this.raw.length <= i + 1 || this.raw[i + 1] === null) return {};
+    return { args: [], kwargs: this.dict(i + 1, 'ArgumentsKw') };
   }
 
   /** Request of UNSUBSCRIBED/UNREGISTERED: 0 allowed only with Details (revocation). */
@@ -484,7 +500,7 @@ export function parseMessage(raw: unknown, opts: ParseOptions = {}): WampMessage
   if (name === undefined) {
     throw protocolViolation(`unknown message type ${describe(code)}`);
   }
-  const f = new Fields(raw, name, opts.strictUris === true);
+  const f = new Fields(raw, name, opts.strictUris === true, opts.acceptNullPayload === true);
 
   switch (code as MessageTypeCode) {
     case MessageType.HELLO:

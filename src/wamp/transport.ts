@@ -100,6 +100,8 @@ export interface WampTransport {
 export interface MessageTransportOptions extends BatchLimits {
   /** Validate URIs strictly (components `[0-9a-z_]` only). Default false (loose). */
   strictUris?: boolean;
+  /** Read `null` Arguments/ArgumentsKw as absent (see {@link ParseOptions.acceptNullPayload}). Default false. */
+  acceptNullPayload?: boolean;
 }
 
 /**
@@ -123,7 +125,10 @@ export abstract class MessageTransport implements WampTransport {
     protected readonly batched: BatchedSerializer | null,
     options: MessageTransportOptions = {},
   ) {
-    this.parseOptions = { strictUris: options.strictUris ?? false };
+    this.parseOptions = {
+      strictUris: options.strictUris ?? false,
+      acceptNullPayload: options.acceptNullPayload ?? false,
+    };
     this.batchLimits = { maxMessages: options.maxMessages };
   }
 
