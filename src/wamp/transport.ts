@@ -19,8 +19,7 @@
  */
 import { WampProtocolError, protocolViolation } from './errors.js';
 import { parseMessage, toWire, type ParseOptions, type WampMessage } from './messages.js';
-import type { BatchedSerializer, BatchLimits } from './serializers/batched.js';
-import { SerializationError, type Serializer } from './serializers/types.js';
+import { SerializationError, type BatchedSerializer, type BatchLimits, type Serializer } from './serializers/types.js';
 
 /** How a transport ended. */
 export interface WampTransportCloseInfo {

@@ -5,11 +5,20 @@
  * is received as a byte array.
  */
 import { base64Decode, base64Encode } from './base64.js';
-import { SerializationError, toSerializationError, type Serializer } from './types.js';
+import {
+  SerializationError,
+  maxOf,
+  requireNonEmpty,
+  toSerializationError,
+  type BatchedSerializer,
+  type BatchLimits,
+  type Serializer,
+} from './types.js';
 import { MAX_EXACT, mapLeaves } from './walk.js';
 
 const MAX_EXACT_BIG = BigInt(MAX_EXACT);
 
+const RS = '\u001e';
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function binaryToString(v: unknown): unknown {
@@ -51,12 +60,60 @@ export function decodeJson(data: string | Uint8Array): unknown {
   }
 }
 
+/** Encodes messages as `wamp.2.json.batched` text. */
+export function encodeJsonBatch(msgs: readonly unknown[][]): string {
+  requireNonEmpty(msgs.length);
+  let out = '';
+  for (const m of msgs) out += encodeJson(m) + RS;
+  return out;
+}
+
+/** Decodes `wamp.2.json.batched` text (or its UTF-8 bytes). */
+export function decodeJsonBatch(data: string | Uint8Array, limits?: BatchLimits): unknown[] {
+  let text: string;
+  try {
+    text = typeof data === 'string' ? data : utf8.decode(data);
+  } catch (err) {
+    throw new SerializationError('JSON batch decode failed: invalid UTF-8', { cause: err });
+  }
+  requireNonEmpty(text.length);
+  if (text.charCodeAt(text.length - 1) !== 0x1e) {
+    throw new SerializationError('JSON batch decode failed (truncated input): last message lacks its 0x1E terminator', {
+      incomplete: true,
+    });
+  }
+  const max = maxOf(limits);
+  const out: unknown[] = [];
+  let start = 0;
+  while (start < text.length) {
+    const end = text.indexOf(RS, start);
+    if (out.length === max) throw new SerializationError(`JSON batch holds more than ${max} messages`);
+    out.push(decodeJson(text.slice(start, end)));
+    start = end + 1;
+  }
+  return out;
+}
+
+/** `wamp.2.json.batched` (text frames). */
+export class JsonBatchedSerializer implements BatchedSerializer {
+  readonly id = 'json' as const;
+  readonly subprotocol = 'wamp.2.json.batched';
+  readonly binary = false;
+  encodeBatch(msgs: readonly unknown[][]): string {
+    return encodeJsonBatch(msgs);
+  }
+  decodeBatch(data: string | Uint8Array, limits?: BatchLimits): unknown[] {
+    return decodeJsonBatch(data, limits);
+  }
+}
+
 /** JSON serializer (`wamp.2.json`, RawSocket serializer 1, text frames). */
 export class JsonSerializer implements Serializer {
   readonly id = 'json' as const;
   readonly subprotocol = 'wamp.2.json';
   readonly rawSocketId = 1;
   readonly binary = false;
+  readonly batched: BatchedSerializer = new JsonBatchedSerializer();
   encode(msg: unknown[]): string {
     return encodeJson(msg);
   }

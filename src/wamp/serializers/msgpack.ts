@@ -17,7 +17,15 @@
  * (a Node Buffer, which is a Uint8Array subclass, under Node).
  */
 import { C1, Packr, Unpackr } from 'msgpackr';
-import { SerializationError, toSerializationError, type Serializer } from './types.js';
+import {
+  SerializationError,
+  maxOf,
+  requireNonEmpty,
+  toSerializationError,
+  type BatchedSerializer,
+  type BatchLimits,
+  type Serializer,
+} from './types.js';
 import { someLeaf, widenLargeIntegers } from './walk.js';
 
 const packr = new Packr({
@@ -59,12 +67,75 @@ export function decodeMsgpack(data: string | Uint8Array): unknown {
   }
 }
 
+/** Encodes messages as `wamp.2.msgpack.batched` bytes. */
+export function encodeMsgpackBatch(msgs: readonly unknown[][]): Uint8Array {
+  requireNonEmpty(msgs.length);
+  const parts = msgs.map(encodeMsgpack);
+  let total = 0;
+  for (const p of parts) {
+    if (p.length > 0xffffffff) throw new SerializationError('MessagePack message too long for a uint32 length prefix');
+    total += 4 + p.length;
+  }
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let pos = 0;
+  for (const p of parts) {
+    view.setUint32(pos, p.length); // big-endian
+    out.set(p, pos + 4);
+    pos += 4 + p.length;
+  }
+  return out;
+}
+
+/** Decodes `wamp.2.msgpack.batched` bytes. */
+export function decodeMsgpackBatch(data: string | Uint8Array, limits?: BatchLimits): unknown[] {
+  if (typeof data === 'string') throw new SerializationError('MessagePack batch decode failed: text frame received, binary expected');
+  requireNonEmpty(data.length);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const max = maxOf(limits);
+  const out: unknown[] = [];
+  let pos = 0;
+  while (pos < data.length) {
+    if (data.length - pos < 4) {
+      throw new SerializationError('MessagePack batch decode failed (truncated input): incomplete length prefix', {
+        incomplete: true,
+      });
+    }
+    const len = view.getUint32(pos);
+    pos += 4;
+    if (len > data.length - pos) {
+      throw new SerializationError(
+        `MessagePack batch decode failed (truncated input): message declares ${len} bytes, ${data.length - pos} remain`,
+        { incomplete: true },
+      );
+    }
+    if (out.length === max) throw new SerializationError(`MessagePack batch holds more than ${max} messages`);
+    out.push(decodeMsgpack(data.subarray(pos, pos + len)));
+    pos += len;
+  }
+  return out;
+}
+
+/** `wamp.2.msgpack.batched` (binary frames). */
+export class MsgpackBatchedSerializer implements BatchedSerializer {
+  readonly id = 'msgpack' as const;
+  readonly subprotocol = 'wamp.2.msgpack.batched';
+  readonly binary = true;
+  encodeBatch(msgs: readonly unknown[][]): Uint8Array {
+    return encodeMsgpackBatch(msgs);
+  }
+  decodeBatch(data: string | Uint8Array, limits?: BatchLimits): unknown[] {
+    return decodeMsgpackBatch(data, limits);
+  }
+}
+
 /** MessagePack serializer (`wamp.2.msgpack`, RawSocket serializer 2, binary frames). */
 export class MsgpackSerializer implements Serializer {
   readonly id = 'msgpack' as const;
   readonly subprotocol = 'wamp.2.msgpack';
   readonly rawSocketId = 2;
   readonly binary = true;
+  readonly batched: BatchedSerializer = new MsgpackBatchedSerializer();
   encode(msg: unknown[]): Uint8Array {
     return encodeMsgpack(msg);
   }

@@ -29,6 +29,8 @@ export interface Serializer {
    * @throws {@link SerializationError} on malformed or truncated input.
    */
   decode(data: string | Uint8Array): unknown;
+  /** The batched variant of this format (advanced profile "Message Batching"), when there is one. */
+  readonly batched?: BatchedSerializer;
 }
 
 /** Stable error code carried by every {@link SerializationError}. */
@@ -62,3 +64,43 @@ export function toSerializationError(format: string, op: 'encode' | 'decode', er
     { cause: err, incomplete },
   );
 }
+
+/** Limits applied while decoding a batch. */
+export interface BatchLimits {
+  /** Maximum number of messages accepted in one batch (default 10000). */
+  readonly maxMessages?: number;
+}
+
+/** Default for {@link BatchLimits.maxMessages}. */
+export const DEFAULT_MAX_BATCH_MESSAGES = 10000;
+
+/** A batched WAMP serialization binding. */
+export interface BatchedSerializer {
+  /** Underlying format id. */
+  readonly id: 'json' | 'msgpack';
+  /** WebSocket subprotocol, e.g. `'wamp.2.json.batched'`. */
+  readonly subprotocol: string;
+  /** Whether the transport message is binary. */
+  readonly binary: boolean;
+  /**
+   * Serializes one or more WAMP messages into one transport message.
+   * @throws {@link SerializationError} on an empty batch or unencodable value.
+   */
+  encodeBatch(msgs: readonly unknown[][]): string | Uint8Array;
+  /**
+   * Deserializes one transport message into its messages, in order.
+   * @throws {@link SerializationError} on an empty, truncated or malformed batch.
+   */
+  decodeBatch(data: string | Uint8Array, limits?: BatchLimits): unknown[];
+}
+
+/** @internal Throws on a batch of length 0 ("a batch of length 0 is illegal"). */
+export function requireNonEmpty(n: number): void {
+  if (n === 0) throw new SerializationError('a batch of length 0 is illegal (WAMP "Message Batching")');
+}
+
+/** @internal The batch size limit in force. */
+export function maxOf(limits: BatchLimits | undefined): number {
+  return limits?.maxMessages ?? DEFAULT_MAX_BATCH_MESSAGES;
+}
+

@@ -8,8 +8,11 @@
  * @module
  */
 import { protocolViolation } from '../errors.js';
-import { batchedSerializersBySubprotocol, serializersBySubprotocol } from '../serializers/index.js';
+import { JsonSerializer } from '../serializers/json.js';
+import type { Serializer } from '../serializers/types.js';
 import { MessageTransport, type MessageTransportOptions, type WampTransportInfo } from '../transport.js';
+
+const DEFAULT_SERIALIZERS: readonly Serializer[] = [new JsonSerializer()];
 
 /** The part of the WHATWG WebSocket API a WAMP transport uses. */
 export interface WebSocketLike {
@@ -24,6 +27,12 @@ export interface WebSocketLike {
 
 /** Options of {@link WebSocketTransport}. */
 export interface WebSocketTransportOptions extends MessageTransportOptions {
+  /**
+   * The serializers this side speaks; the socket's subprotocol picks one (or
+   * its batched variant). Default: JSON only, so that MessagePack and CBOR are
+   * bundled only by apps that import them.
+   */
+  serializers?: readonly Serializer[];
   /** Extra channel facts (peer address, TLS, upgrade headers) for {@link WampTransportInfo}. */
   info?: Partial<Omit<WampTransportInfo, 'type' | 'serializer' | 'protocol'>>;
 }
@@ -38,11 +47,12 @@ export class WebSocketTransport extends MessageTransport {
   private readonly ws: WebSocketLike;
 
   constructor(ws: WebSocketLike, options: WebSocketTransportOptions = {}) {
-    const single = serializersBySubprotocol.get(ws.protocol);
-    const batched = batchedSerializersBySubprotocol.get(ws.protocol);
-    const serializer = single ?? (batched ? serializersBySubprotocol.get(`wamp.2.${batched.id}`) : undefined);
-    if (!serializer) throw protocolViolation(`WebSocket subprotocol '${ws.protocol}' is not a WAMP subprotocol`);
-    super(serializer, batched ?? null, options);
+    const known = options.serializers ?? DEFAULT_SERIALIZERS;
+    const single = known.find((s) => s.subprotocol === ws.protocol);
+    const viaBatch = single ? undefined : known.find((s) => s.batched?.subprotocol === ws.protocol);
+    const serializer = single ?? viaBatch;
+    if (!serializer) throw protocolViolation(`WebSocket subprotocol '${ws.protocol}' is not a WAMP subprotocol we speak`);
+    super(serializer, viaBatch?.batched ?? null, options);
     this.ws = ws;
     this.info = { ...options.info, type: 'websocket', serializer: serializer.id, protocol: ws.protocol };
     // Browsers default to Blob; ours to Uint8Array. ArrayBuffer works with both.
