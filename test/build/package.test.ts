@@ -116,3 +116,9 @@ test('the browser builds import no node: module and use no eval', () => {
     assert.doesNotMatch(code, /\bprocess\.(?:nextTick|env|versions)\b|\bBuffer\.(?:from|alloc)/, `${f} uses Node globals`);
   }
 });
+
+test('publint finds nothing to complain about', () => {
+  const bin = join(ROOT, 'node_modules/publint/src/cli.js');
+  const out = execFileSync(process.execPath, [bin, '--strict'], { cwd: ROOT, encoding: 'utf8' });
+  assert.match(out, /All good!/, out);
+});
