@@ -7,16 +7,10 @@ import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'nod
 import { randomFillSync } from 'node:crypto';
 import { WebSocketConnection, type ConnectionOptions } from '../../connection.js';
 import { CloseCode, WebSocketError } from '../../core/ws/errors.js';
-import {
-  HttpHeadParser,
-  buildUpgradeRequest,
-  generateKey,
-  validateUpgradeResponse,
-} from '../../core/ws/handshake.js';
-import { formatExtensions } from '../../core/ws/extensions.js';
-import { acceptDeflateResponse, buildDeflateOffer, type DeflateOptions } from '../../core/deflate/negotiate.js';
-import { PerMessageDeflate } from '../../core/deflate/codec.js';
+import { HttpHeadParser, generateKey, validateUpgradeResponse } from '../../core/ws/handshake.js';
+import type { DeflateOptions } from '../../core/deflate/negotiate.js';
 import { DEFAULT_LIMITS } from '../../core/ws/constants.js';
+import { buildClientRequest, clientDeflateOptions, clientExtensions, parseWebSocketUrl } from '../negotiate.js';
 import { nodeZlibBackend } from './zlib-backend.js';
 import { SocketTransport, nodeHooks } from './transport.js';
 import { nodeSha1 } from './transport.js';
@@ -58,14 +52,7 @@ export class WebSocket extends WebSocketConnection {
   constructor(url: string | URL, protocols: string | string[] = [], options: ClientOptions = {}) {
     super(String(url), options, nodeHooks);
     const list = typeof protocols === 'string' ? [protocols] : protocols;
-    let target: URL;
-    try {
-      target = new URL(String(url));
-      if (!['ws:', 'wss:', 'http:', 'https:'].includes(target.protocol)) throw new SyntaxError(`unsupported URL scheme ${target.protocol}`);
-      if (target.hash) throw new SyntaxError('a WebSocket URL must not have a fragment');
-    } catch (err) {
-      throw err instanceof SyntaxError ? err : new SyntaxError(`invalid URL: ${String(url)}`);
-    }
+    const target = parseWebSocketUrl(url);
     this.abortConnecting = () => {
       this.fail(new WebSocketError('WS_ERR_CONNECTION_LOST', 'connection aborted before open', CloseCode.ABNORMAL));
     };
@@ -176,24 +163,10 @@ export class WebSocket extends WebSocketConnection {
 
   private handshake(socket: Socket, url: URL, protocols: string[], options: ClientOptions): void {
     const key = generateKey((out) => randomFillSync(out));
-    const deflateOpts = options.perMessageDeflate === false ? null : options.perMessageDeflate === true || options.perMessageDeflate === undefined ? {} : options.perMessageDeflate;
-    const authorization = url.username
-      ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
-      : undefined;
-    const defaultPort = url.protocol === 'wss:' || url.protocol === 'https:' ? '443' : '80';
+    const deflateOpts = clientDeflateOptions(options.perMessageDeflate);
     let request: string;
     try {
-      request = buildUpgradeRequest({
-        host: url.port && url.port !== defaultPort ? `${url.hostname}:${url.port}` : url.hostname,
-        path: (url.pathname || '/') + url.search,
-        key,
-        version: options.protocolVersion ?? 13,
-        protocols,
-        ...(deflateOpts ? { extensions: formatExtensions([buildDeflateOffer(deflateOpts)]) } : {}),
-        ...(options.origin ? { origin: options.origin } : {}),
-        ...(options.headers ? { headers: options.headers } : {}),
-        ...(authorization ? { authorization } : {}),
-      });
+      request = buildClientRequest(url, key, protocols, deflateOpts, options);
     } catch (err) {
       this.fail(new WebSocketError('WS_ERR_HANDSHAKE_INVALID', (err as Error).message, CloseCode.ABNORMAL));
       return;
@@ -214,25 +187,7 @@ export class WebSocket extends WebSocketConnection {
         socket.off('error', onError);
         socket.off('close', onClose);
         const v = validateUpgradeResponse(res.head, { key, protocols, extensionsOffered: deflateOpts !== null, sha1: nodeSha1 });
-        let codec: PerMessageDeflate | null = null;
-        let extensions = '';
-        const pmd = v.extensions.find((e) => e.name === 'permessage-deflate');
-        if (v.extensions.some((e) => e.name !== 'permessage-deflate') || v.extensions.length > 1) {
-          throw new WebSocketError('WS_ERR_INVALID_EXTENSION', 'server accepted an extension we did not offer', CloseCode.MANDATORY_EXTENSION);
-        }
-        if (pmd && deflateOpts) {
-          const params = acceptDeflateResponse(pmd, deflateOpts);
-          codec = new PerMessageDeflate({
-            params,
-            role: 'client',
-            backend: nodeZlibBackend,
-            maxMessageSize: options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
-            ...(deflateOpts.threshold !== undefined ? { threshold: deflateOpts.threshold } : {}),
-            ...(deflateOpts.level !== undefined ? { level: deflateOpts.level } : {}),
-            ...(deflateOpts.memLevel !== undefined ? { memLevel: deflateOpts.memLevel } : {}),
-          });
-          extensions = formatExtensions([pmd]);
-        }
+        const { codec, extensions } = clientExtensions(v.extensions, deflateOpts, nodeZlibBackend, options.maxMessageSize);
         if (this.openTimer) clearTimeout(this.openTimer);
         this.openTimer = null;
         const transport = new SocketTransport(socket, this);

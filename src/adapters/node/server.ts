@@ -20,9 +20,9 @@ import {
   type HttpHead,
   type ServerHandshakeRequest,
 } from '../../core/ws/handshake.js';
-import { formatExtensions } from '../../core/ws/extensions.js';
-import { negotiateDeflate, type DeflateOptions } from '../../core/deflate/negotiate.js';
-import { PerMessageDeflate } from '../../core/deflate/codec.js';
+import type { DeflateOptions } from '../../core/deflate/negotiate.js';
+import type { PerMessageDeflate } from '../../core/deflate/codec.js';
+import { negotiateServer, serverDeflateOptions, wantsWebSocket, type VerifyRejection } from '../negotiate.js';
 import { nodeZlibBackend } from './zlib-backend.js';
 import { SocketTransport, nodeHooks } from './transport.js';
 import { DEFAULT_LIMITS, WS_GUID } from '../../core/ws/constants.js';
@@ -55,12 +55,7 @@ export interface VerifyClientInfo {
   handshake: ServerHandshakeRequest;
 }
 
-/** Refuse with an HTTP status (401, 403, …) and optional headers. */
-export interface VerifyRejection {
-  status: number;
-  message?: string;
-  headers?: Array<[string, string]>;
-}
+export type { VerifyRejection };
 
 export interface WebSocketServerOptions extends ConnectionOptions {
   /** Listen on this port (0 = ephemeral). Omit with `server` or `noServer`. */
@@ -129,7 +124,7 @@ export class WebSocketServer extends EventEmitter {
     this.options = options;
     this.maxHead = options.maxHandshakeSize ?? DEFAULT_LIMITS.maxHandshakeSize;
     this.paths = options.path === undefined ? null : new Set(Array.isArray(options.path) ? options.path : [options.path]);
-    this.deflate = options.perMessageDeflate === true ? {} : options.perMessageDeflate || null;
+    this.deflate = serverDeflateOptions(options.perMessageDeflate);
     this.onUpgrade = (req, socket, head) => {
       const server = this.server;
       if (this.paths && !this.paths.has(pathOf(req.url)) && server && server.listenerCount('upgrade') > 1) {
@@ -241,7 +236,7 @@ export class WebSocketServer extends EventEmitter {
   /** @internal The whole head of a pending handshake arrived. */
   requestArrived(socket: Socket, head: HttpHead, rest: Uint8Array): void {
     const upgrade = head.headers.get('upgrade');
-    if (upgrade === undefined || !/(^|[\s,])websocket($|[\s,])/i.test(upgrade)) {
+    if (!wantsWebSocket(upgrade)) {
       // A plain HTTP request to a WebSocket-only endpoint.
       if (!socket.destroyed) socket.end(buildRejectResponse(426, { headers: [['Upgrade', 'websocket']], body: 'Upgrade Required' }));
       return;
@@ -316,31 +311,17 @@ export class WebSocketServer extends EventEmitter {
     let extensions = '';
     let codec: PerMessageDeflate | null = null;
     try {
-      if (hs.protocols.length > 0) {
-        const chosen = this.options.handleProtocols
-          ? this.options.handleProtocols(hs.protocols, req)
-          : this.options.protocols
-            ? (this.options.protocols.find((p) => hs.protocols.includes(p)) ?? false)
-            : (hs.protocols[0] as string);
-        if (chosen !== false) {
-          if (!hs.protocols.includes(chosen)) throw new Error(`handleProtocols chose ${chosen}, which the client did not offer`);
-          protocol = chosen;
-        }
-      }
-      if (this.deflate) {
-        const offers = hs.extensions.filter((e) => e.name === 'permessage-deflate');
-        const agreed = offers.length > 0 ? negotiateDeflate(offers, this.deflate) : null;
-        if (agreed) {
-          extensions = formatExtensions([agreed.response]);
-          codec = new PerMessageDeflate({
-            params: agreed.params,
-            role: 'server',
-            backend: nodeZlibBackend,
-            maxMessageSize: this.options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
-            ...deflateTuning(this.deflate),
-          });
-        }
-      }
+      ({ protocol, extensions, codec } = negotiateServer(
+        hs,
+        {
+          protocols: this.options.protocols,
+          handleProtocols: this.options.handleProtocols,
+          deflate: this.deflate,
+          backend: nodeZlibBackend,
+          maxMessageSize: this.options.maxMessageSize,
+        },
+        req,
+      ));
     } catch (err) {
       reject(socket, new WebSocketError('WS_ERR_INTERNAL', err instanceof Error ? err.message : String(err), 0, 500));
       return;
@@ -534,11 +515,3 @@ function nodeAccept(key: string): string {
   return createHash('sha1').update(key + WS_GUID, 'latin1').digest('base64');
 }
 
-
-function deflateTuning(o: DeflateOptions): { threshold?: number; level?: number; memLevel?: number } {
-  const t: { threshold?: number; level?: number; memLevel?: number } = {};
-  if (o.threshold !== undefined) t.threshold = o.threshold;
-  if (o.level !== undefined) t.level = o.level;
-  if (o.memLevel !== undefined) t.memLevel = o.memLevel;
-  return t;
-}
