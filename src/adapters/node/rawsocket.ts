@@ -140,7 +140,16 @@ function toBytes(data: string | Uint8Array): Uint8Array {
   return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 }
 
-const alloc = (n: number): Uint8Array => Buffer.allocUnsafe(n);
+/**
+ * Plain Uint8Array views (no copy) of Node's Buffers: msgpackr and cbor-x
+ * return binary values of the input's class, and a WAMP payload's binary
+ * should be a Uint8Array whatever the transport.
+ */
+function view(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+const alloc = (n: number): Uint8Array => view(Buffer.allocUnsafe(n));
 
 /**
  * Moves bytes between one socket and one {@link RawSocketProtocol}; until
@@ -178,12 +187,12 @@ class Driver {
   start(firstBytes?: Uint8Array): void {
     this.flush();
     if (firstBytes && firstBytes.length) {
-      this.proto.receiveData(firstBytes);
+      this.proto.receiveData(new Uint8Array(firstBytes.buffer, firstBytes.byteOffset, firstBytes.byteLength));
       this.pump();
     }
     const s = this.socket;
     s.on('data', (chunk: Buffer) => {
-      this.proto.receiveData(chunk);
+      this.proto.receiveData(view(chunk));
       this.pump();
     });
     s.on('end', () => {
