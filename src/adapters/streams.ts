@@ -54,8 +54,15 @@ export interface ByteDuplex {
   writable: WritableStream<Uint8Array>;
 }
 
-/** The part of {@link WebSocketConnection} a transport reports to. */
-export type TransportSink = Pick<WebSocketConnection, 'receive' | 'transportDrained' | 'transportClosed'>;
+/** What a transport reports to: a {@link WebSocketConnection} (these are its adapter-facing methods). */
+export interface TransportSink {
+  /** Bytes arrived. */
+  receive(chunk: Uint8Array): void;
+  /** Everything written has been taken by the writable's sink. */
+  transportDrained(): void;
+  /** Both directions are done, or the duplex was destroyed or failed (`error`). */
+  transportClosed(error?: unknown): void;
+}
 
 /** Writes made in one synchronous run are joined into one chunk up to this size (one syscall, not one per frame). */
 const JOIN_LIMIT = 64 * 1024;
