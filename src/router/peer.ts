@@ -1,0 +1,133 @@
+/**
+ * A joined WAMP session as the realm sees it: identity, announced client
+ * features, what it holds (subscriptions, registrations, calls, invocations,
+ * testaments) and a bounded way to send to it.
+ *
+ * @module
+ */
+import type { EventMessage, WampMessage } from '../wamp/messages.js';
+import type { WampDict, WampList } from '../wamp/uri.js';
+import { isDict } from '../wamp/uri.js';
+import { IdSequence } from './ids.js';
+import type { SessionInfo } from './state.js';
+
+/** What a peer's connection does for it. */
+export interface PeerLink {
+  /** Sends one message; false when it could not be sent (closed, unserializable, overflow). */
+  send(msg: WampMessage): boolean;
+  /** Sends an EVENT unless the outgoing buffer is over the drop threshold; false when dropped. */
+  sendEvent(msg: EventMessage): boolean;
+  /** Router-initiated close: GOODBYE with `reason` (and `message` in Details), then the session is gone. */
+  kill(reason: string, message?: string): void;
+}
+
+/** A call in flight, shared by its caller's and its callee's records. */
+export interface Call {
+  /** INVOCATION.Request (session scope of the callee). */
+  readonly invocation: number;
+  /** CALL.Request of the caller (0 for the router's own calls). */
+  readonly request: number;
+  readonly procedure: string;
+  readonly registration: number;
+  readonly callee: Peer;
+  /** null: the router itself called (dynamic authenticator/authorizer). */
+  readonly caller: Peer | null;
+  /** For the router's own calls. */
+  readonly settle?: (result: { args?: WampList; kwargs?: WampDict } | { error: string; args?: WampList; kwargs?: WampDict }) => void;
+  /** The caller asked for progressive results and the callee can give them. */
+  readonly receiveProgress: boolean;
+  /** The caller is still sending progressive invocations. */
+  callerProgress: boolean;
+  /** Router-side timeout in ms (0 = none). */
+  readonly timeout: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * `active`; `skipped` (the caller got its ERROR, the callee's answer is dropped
+   * when it comes); `killing` (INTERRUPT sent, waiting for the callee's answer).
+   */
+  state: 'active' | 'skipped' | 'killing';
+}
+
+/** A testament (advanced profile "Session Testament"). */
+export interface Testament {
+  readonly topic: string;
+  readonly args: WampList;
+  readonly kwargs: WampDict;
+  readonly options: WampDict;
+}
+
+/** Client role → announced features. */
+type Roles = Record<'caller' | 'callee' | 'publisher' | 'subscriber', WampDict | undefined>;
+
+/** One joined session. */
+export class Peer {
+  /** Session ID. */
+  readonly id: number;
+  readonly subscriptions = new Set<number>();
+  readonly registrations = new Set<number>();
+  /** As caller, by CALL.Request. */
+  readonly calls = new Map<number, Call>();
+  /** As callee, by INVOCATION.Request. */
+  readonly invocations = new Map<number, Call>();
+  readonly invocationIds = new IdSequence();
+  /** Highest CALL.Request seen (progressive call invocations: continuation candidates). */
+  callWatermark = 0;
+  readonly testaments: { detached: Testament[]; destroyed: Testament[] } = { detached: [], destroyed: [] };
+  /** EVENTs dropped because the outgoing buffer was full. */
+  droppedEvents = 0;
+  /** False once the session left the realm. */
+  alive = true;
+  private readonly roles: Roles;
+
+  /**
+   * @param info - identity
+   * @param helloRoles - HELLO.Details.roles
+   * @param link - the connection
+   */
+  constructor(
+    readonly info: SessionInfo,
+    helloRoles: WampDict,
+    readonly link: PeerLink,
+  ) {
+    this.id = info.session;
+    const features = (role: string): WampDict | undefined => {
+      const r = helloRoles[role];
+      if (!isDict(r)) return undefined;
+      return isDict(r.features) ? r.features : {};
+    };
+    this.roles = {
+      caller: features('caller'),
+      callee: features('callee'),
+      publisher: features('publisher'),
+      subscriber: features('subscriber'),
+    };
+  }
+
+  /** Whether the client announced `feature` for `role` (HELLO.Details.roles.<role>.features.<feature>). */
+  has(role: keyof Roles, feature: string): boolean {
+    return this.roles[role]?.[feature] === true;
+  }
+
+  /** Whether the client announced the role at all. */
+  hasRole(role: keyof Roles): boolean {
+    return this.roles[role] !== undefined;
+  }
+
+  /** The callee can be interrupted (call canceling; `call_cancelling` also accepted, as the spec spells it in places). */
+  get calleeCancels(): boolean {
+    return this.has('callee', 'call_canceling') || this.has('callee', 'call_cancelling');
+  }
+
+  /** Sends one message; see {@link PeerLink.send}. */
+  send(msg: WampMessage): boolean {
+    return this.alive && this.link.send(msg);
+  }
+
+  /** Sends an EVENT, or drops it on a full buffer; see {@link PeerLink.sendEvent}. */
+  sendEvent(msg: EventMessage): boolean {
+    if (!this.alive) return false;
+    if (this.link.sendEvent(msg)) return true;
+    this.droppedEvents++;
+    return false;
+  }
+}
