@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket as WsClient, type RawData } from 'ws';
 import { WebSocketServer } from '../../src/adapters/node/server.js';
 import { WebSocket } from '../../src/adapters/node/client.js';
-import type { WebSocketConnection, WsMessageEvent } from '../../src/connection.js';
+import type { WsMessageEvent } from '../../src/connection.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HERE = join(ROOT, 'test/deno');
