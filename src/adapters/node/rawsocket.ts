@@ -437,8 +437,9 @@ export class RawSocketTransport extends MessageTransport {
     if (!(interval > 0) || !(timeout > 0)) throw new RangeError('heartbeat interval and timeout must be > 0');
     this.heartbeatTimer = setInterval(() => {
       if (this.pingPayload || this.ending || !this.isOpen) return; // one outstanding PING at a time
-      const n = ++this.pingCount;
-      const payload = Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+      // ASCII: Autobahn|JS echoes a PING payload through a UTF-8 string, which
+      // would alter bytes that are not valid UTF-8.
+      const payload = Buffer.from(`hb${++this.pingCount}`, 'latin1');
       try {
         this.driver.proto.sendPing(payload);
       } catch {
