@@ -62,7 +62,7 @@ const noSink: RawSocketFrameSink = () => {};
  *
  * @example
  * ```ts
- * const frames: RawSocketFrame[] = [];
+ * const frames: { type: number; payload: Uint8Array }[] = [];
  * const decoder = new RawSocketFrameDecoder({ maxLength: 1024 }, (f) => frames.push(f));
  * const bytes = encodeFrame(RawSocketFrameType.PING, new Uint8Array([1, 2, 3]));
  * decoder.push(bytes.subarray(0, 2)); // short input: nothing yet
