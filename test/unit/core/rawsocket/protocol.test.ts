@@ -240,3 +240,76 @@ test('a client never accepts an HTTP response as a handshake reply', () => {
   c.receiveData(te.encode('HTTP/1.1 400 Bad Request\r\n\r\n'));
   assert.deepEqual(plain(c.eventsReceived()), [{ type: 'error', code: 'RAWSOCKET_ERR_BAD_MAGIC' }]);
 });
+
+/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('random input never throws; an error event is always the last one (2000 runs, both roles)', () => {
+  const rand = rng(0xc0ffee);
+  for (let run = 0; run < 2000; run++) {
+    const role = run % 2 === 0 ? 'client' : 'server';
+    const p =
+      role === 'client'
+        ? new RawSocketProtocol({ role: 'client', serializer: 1, maxMessageSize: 1024 })
+        : new RawSocketProtocol({ role: 'server', serializers: [1, 2, 3], maxMessageSize: 1024 });
+    // Half the runs start with a valid handshake so that framing gets fuzzed too.
+    const prefix = run % 4 < 2 ? (role === 'client' ? [0x7f, 0x11, 0, 0] : [0x7f, 0x12, 0, 0]) : [];
+    const body = Array.from({ length: Math.floor(rand() * 64) }, () => {
+      const r = rand();
+      // Bias towards small header octets so that some headers are valid.
+      return r < 0.5 ? Math.floor(rand() * 4) : Math.floor(rand() * 256);
+    });
+    const input = Uint8Array.from([...prefix, ...body]);
+    const events: RawSocketEvent[] = [];
+    let pos = 0;
+    while (pos < input.length) {
+      const n = 1 + Math.floor(rand() * 8);
+      p.receiveData(input.slice(pos, pos + n));
+      events.push(...p.eventsReceived());
+      pos += n;
+    }
+    p.receiveEof();
+    events.push(...p.eventsReceived());
+    p.dataToSend();
+    const errors = events.filter((e) => e.type === 'error');
+    assert.ok(errors.length <= 1, `run ${run}: ${errors.length} error events`);
+    if (errors.length === 1) assert.equal(events.at(-1)?.type, 'error', `run ${run}: error is last`);
+    for (const e of events) if (e.type === 'message' || e.type === 'ping' || e.type === 'pong') assert.ok(e.data.length <= 1024);
+  }
+});
+
+test('random valid frame streams give the same events however they are cut (500 runs)', () => {
+  const rand = rng(42);
+  for (let run = 0; run < 500; run++) {
+    const frames: Array<[0 | 1 | 2, Uint8Array]> = Array.from({ length: 1 + Math.floor(rand() * 6) }, () => [
+      Math.floor(rand() * 3) as 0 | 1 | 2,
+      Uint8Array.from({ length: Math.floor(rand() * 40) }, () => Math.floor(rand() * 256)),
+    ]);
+    const input = concat([Uint8Array.of(0x7f, 0xf1, 0, 0), ...frames.map(([t, d]) => encodeFrame(t, d))]);
+    const expected = [
+      { type: 'open', serializer: 1, maxSendLength: 2 ** 24, maxReceiveLength: 2 ** 24 },
+      ...frames.map(([t, d]) => ({ type: ['message', 'ping', 'pong'][t], data: [...d] })),
+    ];
+    const c = new RawSocketProtocol({ role: 'client', serializer: 1 });
+    c.dataToSend();
+    let pos = 0;
+    while (pos < input.length) {
+      const n = 1 + Math.floor(rand() * 12);
+      c.receiveData(input.slice(pos, pos + n));
+      pos += n;
+    }
+    assert.deepEqual(plain(c.eventsReceived()), expected, `run ${run}`);
+    const pongs = concat(c.dataToSend());
+    const want = concat(frames.filter(([t]) => t === 1).map(([, d]) => encodeFrame(2, d)));
+    assert.deepEqual([...pongs], [...want], `run ${run}: one PONG per PING, same payload`);
+  }
+});
