@@ -14,7 +14,7 @@
 // Plain JavaScript: the repository's tsc (Node typings) type-checks every
 // .ts under test/, and these files use Deno's globals.
 
-import { connect, serve, WebSocketError } from 'autostrada';
+import { acceptWebSocketStream, connect, connectWebSocketStream, denoConnDuplex, serve, WebSocketError } from 'autostrada';
 
 const args = Object.fromEntries(
   Deno.args.map((a) => {
@@ -276,3 +276,31 @@ Deno.test('server: a bad request gets 400 and the handler never runs', async () 
     await srv.close();
   }
 });
+
+// ---------------------------------------------------------------- the streams adapter on Deno.Conn
+
+for (const kind of ['denoConnDuplex', "Deno's conn.readable/writable"]) {
+  Deno.test(`streams adapter, both roles in Deno, over ${kind}`, async () => {
+    const wrap = (c) => (kind === 'denoConnDuplex' ? denoConnDuplex(c) : { readable: c.readable, writable: c.writable });
+    const listener = Deno.listen({ hostname: '127.0.0.1', port: 0 });
+    try {
+      const accepting = listener.accept().then((c) => acceptWebSocketStream(wrap(c), { perMessageDeflate: true }));
+      const conn = await Deno.connect({ hostname: '127.0.0.1', port: listener.addr.port });
+      const client = await connectWebSocketStream(wrap(conn), `ws://127.0.0.1:${listener.addr.port}/pair`, { perMessageDeflate: true });
+      const server = await accepting;
+      assertEquals(server.url, '/pair', 'path');
+      const errors = [];
+      for (const ws of [client, server]) ws.addEventListener('error', (e) => errors.push(e.error.code));
+      server.onmessage = (e) => server.send(e.raw, { binary: e.binary });
+      await exchange(client);
+      const sc = closeEvent(server);
+      const cc = closeEvent(client);
+      client.close(1000);
+      const [se, ce] = await Promise.all([sc, cc]);
+      assertEquals([se.code, se.wasClean, ce.code, ce.wasClean], [1000, true, 1000, true], 'clean on both sides');
+      assertEquals(errors, [], 'no errors');
+    } finally {
+      listener.close();
+    }
+  });
+}
