@@ -110,7 +110,7 @@ const noop = (): void => {};
 function peerOf(socket: Socket): string {
   const addr = socket.remoteAddress;
   if (!addr) return 'unix';
-  return socket.remoteFamily === 'IPv6' ? `tcp6:[${addr}]:${socket.remotePort ?? 0}` : `tcp4:${addr}:${socket.remotePort ?? 0}`;
+  return socket.remoteFamily === 'IPv6' ? `tcp6:${addr}:${socket.remotePort ?? 0}` : `tcp4:${addr}:${socket.remotePort ?? 0}`;
 }
 
 /**

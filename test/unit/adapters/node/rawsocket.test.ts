@@ -479,3 +479,23 @@ test('a reset connection reports 1006 with the socket error', async () => {
     await server.close();
   }
 });
+
+test('large messages cross in many socket chunks (4 MiB binary, each serializer)', async () => {
+  const { server, port } = await echoServer();
+  try {
+    const blob = new Uint8Array(4 << 20).map((_, i) => (i * 131) & 0xff);
+    for (const serializer of ['msgpack', 'cbor', 'json'] as const) {
+      const c = attach(await within(connectRawSocket({ port, serializer }), 5000, 'connect'));
+      const call: WampMessage = { type: 48, request: 1, options: {}, procedure: 'com.blob', args: [blob] };
+      c.t.send(call);
+      const back = (await c.next(10_000)) as Extract<WampMessage, { type: 48 }>;
+      const got = back.args?.[0] as Uint8Array;
+      assert.equal(got.length, blob.length, serializer);
+      assert.ok(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(blob), `${serializer}: same bytes`);
+      c.t.close();
+      await within(c.closed, 3000, 'close');
+    }
+  } finally {
+    await server.close();
+  }
+});
