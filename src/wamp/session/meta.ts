@@ -81,6 +81,15 @@ function ids(procedure: string, v: unknown): number[] {
   return v;
 }
 
+/**
+ * A list result: `[ids]` as the spec has it, or the IDs spread over the
+ * positional results (as fox-wamp sends `wamp.session.list`).
+ */
+function idList(procedure: string, r: CallResult): number[] {
+  if (r.args.length > 0 && !Array.isArray(r.args[0]) && r.args.every(isWampId)) return r.args as number[];
+  return ids(procedure, first(procedure, r));
+}
+
 function nullableId(procedure: string, r: CallResult): number | null {
   const v = r.args.length === 0 ? null : r.args[0];
   if (v === null) return null;
@@ -120,7 +129,7 @@ export class MetaApi {
   /** `wamp.session.list`: IDs of the sessions attached to the realm. */
   async sessionList(filterAuthroles?: string[]): Promise<number[]> {
     const p = 'wamp.session.list';
-    return ids(p, first(p, await this.call(p, filterAuthroles ? [filterAuthroles] : [])));
+    return idList(p, await this.call(p, filterAuthroles ? [filterAuthroles] : []));
   }
 
   /** `wamp.session.get`: details of one session. */
@@ -160,7 +169,7 @@ export class MetaApi {
   /** `wamp.registration.list_callees`: sessions attached to a registration. */
   async registrationListCallees(registration: number): Promise<number[]> {
     const p = 'wamp.registration.list_callees';
-    return ids(p, first(p, await this.call(p, [registration])));
+    return idList(p, await this.call(p, [registration]));
   }
 
   /** `wamp.registration.count_callees`: how many sessions are attached to a registration. */
@@ -200,7 +209,7 @@ export class MetaApi {
   /** `wamp.subscription.list_subscribers`: sessions attached to a subscription. */
   async subscriptionListSubscribers(subscription: number): Promise<number[]> {
     const p = 'wamp.subscription.list_subscribers';
-    return ids(p, first(p, await this.call(p, [subscription])));
+    return idList(p, await this.call(p, [subscription]));
   }
 
   /** `wamp.subscription.count_subscribers`: how many sessions are attached to a subscription. */
