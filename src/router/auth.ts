@@ -18,7 +18,17 @@
 import type { WampTransportInfo } from '../wamp/transport.js';
 import type { WampDict, WampList } from '../wamp/uri.js';
 import { isDict, isValidUri } from '../wamp/uri.js';
+import { verifyTicket } from '../wamp/auth/server.js';
 import { WampUri } from './uris.js';
+import {
+  cryptosignAuth,
+  scramAuth,
+  wampcraAuth,
+  type CraStaticConfig,
+  type CryptosignOptions,
+  type CryptosignStaticConfig,
+  type ScramStaticConfig,
+} from './auth-methods.js';
 
 /** Who a session is, once authenticated. */
 export interface AuthIdentity {
@@ -132,20 +142,23 @@ export interface TicketStaticConfig {
 export interface AuthConfig {
   anonymous?: AnonymousStaticConfig | DynamicAuthConfig;
   ticket?: TicketStaticConfig | DynamicAuthConfig;
+  /** WAMP-CRA (see `wampcraAuth`). */
+  wampcra?: CraStaticConfig | DynamicAuthConfig;
+  /** WAMP-Cryptosign (see `cryptosignAuth`); `routerKey` enables router authentication. */
+  cryptosign?: (CryptosignStaticConfig | DynamicAuthConfig) & CryptosignOptions;
+  /** WAMP-SCRAM, the spec's dialect (authmethod `wamp-scram`). */
+  'wamp-scram'?: ScramStaticConfig | DynamicAuthConfig;
+  /** WAMP-SCRAM, Autobahn's dialect (authmethod `scram`). */
+  scram?: ScramStaticConfig | DynamicAuthConfig;
   /** More methods (wampcra, cryptosign, scram, custom), by authmethod name. */
   methods?: ServerAuthMethod[];
 }
 
 const abort = (reason: string, message: string): AuthStep => ({ kind: 'abort', reason, message });
 
-/** Compares two strings in time that does not depend on where they differ. */
-export function timingSafeEqualString(a: string, b: string): boolean {
-  const ea = new TextEncoder().encode(a);
-  const eb = new TextEncoder().encode(b);
-  const n = Math.max(ea.length, eb.length);
-  let diff = ea.length ^ eb.length;
-  for (let i = 0; i < n; i++) diff |= (ea[i] ?? 0) ^ (eb[i] ?? 0);
-  return diff === 0;
+/** A ticket nobody can present (for unknown authids, so they take the same path as known ones). */
+function unknowableTicket(): string {
+  return `\u0000${randomAuthid()}${randomAuthid()}`;
 }
 
 /** A random authid for anonymous sessions (as Crossbar gives them). */
@@ -257,7 +270,7 @@ export function ticketAuth(cfg: TicketStaticConfig | DynamicAuthConfig): ServerA
         async respond(ticket) {
           if (cfg.type === 'static') {
             const p = Object.prototype.hasOwnProperty.call(cfg.principals, authid) ? cfg.principals[authid] : undefined;
-            const ok = timingSafeEqualString(ticket, p?.ticket ?? '\u0000no principal');
+            const ok = verifyTicket(ticket, p?.ticket ?? unknowableTicket()).ok;
             if (!p || !ok) return abort(WampUri.NOT_AUTHORIZED, 'invalid ticket or unknown authid');
             return { kind: 'welcome', identity: { authid, authrole: p.role, authprovider: 'static' } };
           }
@@ -280,6 +293,13 @@ export function buildAuthMethods(cfg: AuthConfig = { anonymous: { type: 'static'
   const out = new Map<string, ServerAuthMethod>();
   if (cfg.anonymous) out.set('anonymous', anonymousAuth(cfg.anonymous));
   if (cfg.ticket) out.set('ticket', ticketAuth(cfg.ticket));
+  if (cfg.wampcra) out.set('wampcra', wampcraAuth(cfg.wampcra));
+  if (cfg.cryptosign) {
+    const { routerKey, ...rest } = cfg.cryptosign;
+    out.set('cryptosign', cryptosignAuth(rest as CryptosignStaticConfig | DynamicAuthConfig, routerKey ? { routerKey } : {}));
+  }
+  if (cfg['wamp-scram']) out.set('wamp-scram', scramAuth('wamp-scram', cfg['wamp-scram']));
+  if (cfg.scram) out.set('scram', scramAuth('scram', cfg.scram));
   for (const m of cfg.methods ?? []) out.set(m.method, m);
   return out;
 }

@@ -7,6 +7,7 @@ import { MessageType, type WampMessage } from '../../../src/wamp/messages.js';
 import type { Serializer } from '../../../src/wamp/serializers/types.js';
 import type { WampDict, WampList } from '../../../src/wamp/uri.js';
 import type { AttachOptions, Router } from '../../../src/router/router.js';
+import type { ChallengeResponse, ClientAuthenticator } from '../../../src/wamp/auth/types.js';
 
 /** Every client feature the router knows, for all four roles. */
 export const ALL_ROLES: WampDict = {
@@ -41,6 +42,7 @@ export const ALL_ROLES: WampDict = {
 };
 
 type Pred = (m: WampMessage) => boolean;
+type ChallengeAnswer = (method: string, extra: WampDict) => ChallengeResponse | Promise<ChallengeResponse>;
 
 export interface ConnectOptions {
   realm?: string;
@@ -48,7 +50,9 @@ export interface ConnectOptions {
   attach?: AttachOptions;
   serializer?: Serializer;
   /** Answers a CHALLENGE. */
-  onChallenge?: (method: string, extra: WampDict) => string;
+  onChallenge?: ChallengeAnswer;
+  /** A client authenticator (sets authmethods/authid/authextra, answers CHALLENGE, checks WELCOME). */
+  auth?: ClientAuthenticator;
 }
 
 export class TestClient {
@@ -98,19 +102,32 @@ export class TestClient {
   /** Attaches and joins; rejects unless WELCOME comes. */
   static async connect(router: Router, o: ConnectOptions = {}): Promise<TestClient> {
     const c = TestClient.raw(router, o.attach, o.serializer);
-    const reply = await c.hello(o.realm ?? 'realm1', o.details ?? {}, o.onChallenge);
+    const reply = o.auth ? await c.helloWith(o.realm ?? 'realm1', o.auth, o.details) : await c.hello(o.realm ?? 'realm1', o.details ?? {}, o.onChallenge);
     if (reply.type !== MessageType.WELCOME) throw new Error(`no WELCOME: ${JSON.stringify(reply)}`);
     return c;
   }
 
   /** Sends HELLO, answers challenges, returns WELCOME or ABORT. */
-  async hello(realm: string, details: WampDict = {}, onChallenge?: ConnectOptions['onChallenge']): Promise<WampMessage> {
+  /** HELLO with a client authenticator; WELCOME is checked by it (throws when the router fails verification). */
+  async helloWith(realm: string, auth: ClientAuthenticator, details: WampDict = {}): Promise<WampMessage> {
+    const d: WampDict = { authmethods: [auth.method], ...details };
+    if (auth.authid !== undefined) d.authid = auth.authid;
+    if (auth.authextra) d.authextra = auth.authextra;
+    const m = await this.hello(realm, d, (_method, extra) => auth.onChallenge(extra, {}));
+    if (m.type === MessageType.WELCOME) auth.onWelcome?.(m.details);
+    return m;
+  }
+
+  async hello(realm: string, details: WampDict = {}, onChallenge?: ChallengeAnswer): Promise<WampMessage> {
     this.send({ type: MessageType.HELLO, realm, details: { roles: ALL_ROLES, ...details } });
     for (;;) {
       const m = await this.next((x) => x.type === MessageType.WELCOME || x.type === MessageType.ABORT || x.type === MessageType.CHALLENGE);
       if (m.type === MessageType.CHALLENGE) {
         if (!onChallenge) throw new Error('unexpected CHALLENGE');
-        this.send({ type: MessageType.AUTHENTICATE, signature: onChallenge(m.authMethod, m.extra), extra: {} });
+        const r = await onChallenge(m.authMethod, m.extra);
+        const signature = typeof r === 'string' ? r : r.signature;
+        const extra = typeof r === 'string' ? {} : (r.extra ?? {});
+        this.send({ type: MessageType.AUTHENTICATE, signature, extra });
         continue;
       }
       if (m.type === MessageType.WELCOME) {
