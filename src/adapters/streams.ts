@@ -299,7 +299,8 @@ export class StreamTransport implements Transport {
   }
 
   private fail(err: unknown): void {
-    if (this.finished) return;
+    // After destroy() the streams' rejections are our own doing, not news.
+    if (this.finished || this.destroyed) return;
     if (this.error === undefined) this.error = err ?? new Error('stream error');
     this.destroy();
   }
@@ -315,8 +316,12 @@ export class StreamTransport implements Transport {
     this.destroyTimer = null;
     if (!this.destroyed) {
       // Both directions are done: release the streams' locks.
-      this.reader.releaseLock();
-      this.writer.releaseLock();
+      try {
+        this.reader.releaseLock();
+        this.writer.releaseLock();
+      } catch {
+        // a read still pending on an odd stream: keep the locks
+      }
     }
     if (this.sink) this.sink.transportClosed(this.error);
   }

@@ -628,14 +628,19 @@ describe('closing', () => {
     assert.equal(b.writable.locked, false);
   });
 
-  test('terminate(): 1006 on both sides, not clean', async () => {
+  test('terminate(): 1006 on both sides, not clean; no error event on the side that terminated', async () => {
     const { server, client } = await connectedPair();
     const cc = closed(client);
     const sc = closed(server);
+    const clientErrors: string[] = [];
+    client.addEventListener('error', (e) => clientErrors.push(e.error.code));
+    // Bytes in flight when terminating: their aborted writes are not errors.
+    client.send(new Uint8Array(256 * 1024));
     client.terminate();
     const [ce, se] = await Promise.all([cc, sc]);
     assert.deepEqual([ce.code, ce.wasClean], [1006, false]);
     assert.deepEqual([se.code, se.wasClean], [1006, false]);
+    assert.deepEqual(clientErrors, []);
   });
 
   test('a protocol error from the peer closes with 1002 and reports the error', async () => {
