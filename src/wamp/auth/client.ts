@@ -233,9 +233,9 @@ export interface CryptosignOptions extends AuthidOption {
  * @throws {@link WampAuthError} `WAMP_ERR_AUTH_INVALID_KEY` for an unusable key
  * @example
  * ```ts
- * const key = generateKeyPair();
- * const auth = cryptosign(key);
- * console.assert(auth.authextra?.['pubkey'] === key.publicKeyHex);
+ * // The 32-byte private seed as hex, as Autobahn's AuthCryptoSign(privkey=...) takes it.
+ * const auth = cryptosign('4d57d97a68f555696620a6d849c0ce582568518d729eb753dc7c732de2804510');
+ * console.assert(auth.authextra?.['pubkey'] === '1adfc8bfe1d35616e64dffbd900096f23b066f914c8c2ffbb66f6075b96e116d');
  * ```
  */
 export function cryptosign(key: CryptosignKey | string | Uint8Array, options: CryptosignOptions = {}): ClientAuthenticator {
