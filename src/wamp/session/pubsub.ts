@@ -56,12 +56,24 @@ export class Subscription {
 
 interface Group {
   readonly id: number;
+  /** Topic and match policy: what the broker keys a subscription by. */
+  readonly key: string;
   readonly members: Set<Subscription>;
+}
+
+function groupKey(topic: string, options: SubscribeOptions): string {
+  return `${options.match ?? 'exact'} ${topic}`;
 }
 
 /** The publisher and subscriber roles of a session. @internal */
 export class PubSub implements SessionPart {
   private readonly groups = new Map<number, Group>();
+  /**
+   * UNSUBSCRIBEs in flight by group key. A SUBSCRIBE to the same topic waits
+   * for it: sent before the broker handled the UNSUBSCRIBE, it would get the
+   * old subscription back, which the UNSUBSCRIBE then removes.
+   */
+  private readonly unsubscribing = new Map<string, Promise<void>>();
 
   constructor(private readonly core: SessionCore) {}
 
@@ -121,6 +133,9 @@ export class PubSub implements SessionPart {
     } catch (err) {
       return Promise.reject(err as Error);
     }
+    const key = groupKey(topic, options);
+    const inFlight = this.unsubscribing.get(key);
+    if (inFlight) return inFlight.then(() => this.subscribe(topic, handler, options));
     const wire = wireOptions(options, LOCAL_SUBSCRIBE_KEYS);
     const onRevoke = options.onRevoke;
     return new Promise<Subscription>((resolve, reject) => {
@@ -130,7 +145,7 @@ export class PubSub implements SessionPart {
           if (msg.type !== MessageType.SUBSCRIBED) return;
           let group = this.groups.get(msg.subscription);
           if (!group) {
-            group = { id: msg.subscription, members: new Set() };
+            group = { id: msg.subscription, key, members: new Set() };
             this.groups.set(group.id, group);
           }
           const sub = new Subscription(this, msg.subscription, topic, wire, handler, onRevoke);
@@ -163,7 +178,7 @@ export class PubSub implements SessionPart {
     this.groups.delete(group.id);
     const core = this.core;
     if (!core.isOpen) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
+    const p = new Promise<void>((resolve, reject) => {
       const req: PendingRequest = {
         type: MessageType.UNSUBSCRIBE,
         onReply: () => resolve(),
@@ -189,6 +204,15 @@ export class PubSub implements SessionPart {
         reject(err as Error);
       }
     });
+    const settled = p.then(
+      () => {},
+      () => {},
+    );
+    this.unsubscribing.set(group.key, settled);
+    void settled.then(() => {
+      if (this.unsubscribing.get(group.key) === settled) this.unsubscribing.delete(group.key);
+    });
+    return p;
   }
 
   onEvent(msg: EventMessage): void {

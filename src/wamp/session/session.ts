@@ -44,7 +44,7 @@ import type {
  * server.open({
  *   onMessage(msg) {
  *     if (msg.type === 1) server.send({ type: 2, session: 42, details: { roles: { dealer: {} } } });
- *     if (msg.type === 48) server.send({ type: 50, request: msg.request, details: {}, args: [msg.args![0] as number * 2] });
+ *     if (msg.type === 48) server.send({ type: 50, request: msg.request, details: {}, args: [(msg.args![0] as number) * 2] });
  *     if (msg.type === 6) server.send({ type: 6, details: {}, reason: 'wamp.close.goodbye_and_out' });
  *   },
  *   onProtocolError() {},
@@ -203,7 +203,7 @@ export class Session {
    * `WAMP_ERR_SESSION_CLOSED`. Resolves with {@link Session.closed}'s value;
    * calling it again (or after the session ended) just returns that.
    *
-   * @param reason - GOODBYE.Reason, default `wamp.close.normal`
+   * @param reason - GOODBYE.Reason, default `wamp.close.normal` (also used in place of an invalid URI)
    * @param message - GOODBYE.Details.message
    */
   leave(reason = 'wamp.close.normal', message?: string): Promise<LeaveInfo> {

@@ -176,6 +176,26 @@ describe('subscribe', () => {
     assert.equal(session.isOpen, true);
   });
 
+  test('subscribing to a topic whose UNSUBSCRIBE is in flight waits for UNSUBSCRIBED first', async () => {
+    const { session, router } = await joined();
+    const a = await subscribed(session, router, 'com.example.t', () => {});
+    const unsub = a.unsubscribe();
+    const un = await router.expect(MessageType.UNSUBSCRIBE);
+    const again = session.subscribe('com.example.t', () => {});
+    await router.expectNothing(); // not yet: the broker would hand back the old subscription
+    router.send({ type: MessageType.UNSUBSCRIBED, request: un.request });
+    await unsub;
+    const s = await router.expect(MessageType.SUBSCRIBE);
+    router.send({ type: MessageType.SUBSCRIBED, request: s.request, subscription: 201 });
+    assert.equal((await again).id, 201);
+    // Other topics do not wait.
+    const b = await subscribed(session, router, 'com.example.u', () => {}, {}, 300);
+    void b.unsubscribe();
+    await router.expect(MessageType.UNSUBSCRIBE);
+    void session.subscribe('com.example.u', () => {}, { match: 'prefix' });
+    assert.equal((await router.expect(MessageType.SUBSCRIBE)).topic, 'com.example.u');
+  });
+
   test('a handler that throws or rejects goes to onUserError; the other handlers still run', async () => {
     const errors: unknown[] = [];
     const { session, router } = await joined({ onUserError: (e, ctx) => errors.push([String(e), ctx]) });
