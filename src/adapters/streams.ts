@@ -178,6 +178,8 @@ export class StreamTransport implements Transport {
     this.destroyed = true;
     this.pending = null;
     this.pendingBytes = 0;
+    // What the writer held is dropped with it.
+    this.inFlight = 0;
     this.reader.cancel().catch(noop);
     this.writer.abort().catch(noop);
     this.resume();
@@ -255,9 +257,10 @@ export class StreamTransport implements Transport {
         if (this.destroyed) return;
         // After our own end() the close handshake is over (or failed with its
         // own error); a reset while waiting for the peer's FIN loses nothing.
-        if (this.ending) this.readEnded = true;
-        if (this.ending) this.maybeFinish();
-        else this.fail(err);
+        if (this.ending) {
+          this.readEnded = true;
+          this.maybeFinish();
+        } else this.fail(err);
         return;
       }
       if (this.destroyed) return;
