@@ -8,7 +8,7 @@
  *   ^                   |                                         |   |
  *   |                 ABORT                          GOODBYE (client) |
  *   +-------------------------------------------------------------+   |
- *   +---- GOODBYE reply ---- closing <---- GOODBYE (router: kill, shutdown)
+ *   closed <-- GOODBYE reply -- closing <---- GOODBYE (router: kill, shutdown)
  * ```
  *
  * Input is handled strictly in order: when a message waits on something
@@ -205,11 +205,9 @@ export class Connection implements WampTransportHandler, PeerLink {
         return this.realm!.handle(peer, msg);
       }
       case 'closing':
-        // We sent GOODBYE: everything but the reply is discarded.
-        if (msg.type === MessageType.GOODBYE || msg.type === MessageType.ABORT) {
-          if (this.shuttingDown || msg.type === MessageType.ABORT) return this.close(this.shuttingDown ? 1001 : 1000);
-          this.toIdle();
-        }
+        // We sent GOODBYE (kill, shutdown): everything but the reply is
+        // discarded; on the reply the transport is closed.
+        if (msg.type === MessageType.GOODBYE || msg.type === MessageType.ABORT) return this.close(this.shuttingDown ? 1001 : 1000);
         return;
       case 'closed':
         return;

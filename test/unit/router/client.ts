@@ -302,6 +302,9 @@ export class FakeTransport implements WampTransport {
     if (this.ended) return;
     this.sent.push(msg);
     this.bufferedAmount += this.growth;
+    if (msg.type === MessageType.GOODBYE && msg.reason !== 'wamp.close.goodbye_and_out') {
+      queueMicrotask(() => this.inject({ type: MessageType.GOODBYE, details: {}, reason: 'wamp.close.goodbye_and_out' }));
+    }
     const w = this.waiters.shift();
     if (w) w(msg);
   }

@@ -1,0 +1,374 @@
+/**
+ * The router's network front: ONE listening port (TCP or TLS) that carries
+ *
+ * - WAMP over WebSocket (`/ws` by default; json, msgpack, cbor and their
+ *   batched variants, chosen by OUR preference among the client's offers),
+ * - WAMP over RawSocket (a connection whose first byte is 0x7F, the RawSocket
+ *   magic — no HTTP request can start with it), and
+ * - plain HTTP serving static files (the demo at `/`),
+ *
+ * plus optional extra RawSocket listeners on Unix socket paths. Each accepted
+ * WAMP connection becomes a {@link WampTransport} handed to a callback; the
+ * router core attaches it. Node only.
+ *
+ * @module
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { rmSync } from 'node:fs';
+import type { WebSocketConnection } from '../connection.js';
+import { WebSocketServer } from '../adapters/node/server.js';
+import { createStaticHandler } from '../adapters/node/static.js';
+import { acceptRawSocket } from '../adapters/node/rawsocket.js';
+import { WebSocketTransport } from '../wamp/transports/websocket.js';
+import type { WampTransport } from '../wamp/transport.js';
+import { Router as RouterCore, type AttachOptions, type RouterOptions } from './router.js';
+import type { SerializerId } from '../wamp/serializers/types.js';
+import { serializers as allSerializers } from '../wamp/serializers/index.js';
+
+/** The WAMP WebSocket subprotocols we speak, in our order of preference. */
+export const ROUTER_SUBPROTOCOLS: readonly string[] = Object.freeze([
+  'wamp.2.cbor',
+  'wamp.2.msgpack',
+  'wamp.2.json',
+  'wamp.2.msgpack.batched',
+  'wamp.2.json.batched',
+]);
+
+/** WebSocket endpoint settings. */
+export interface WebSocketEndpointOptions {
+  /** Path(s) of the WebSocket endpoint. Default `'/ws'`. */
+  path?: string | string[];
+  /** Subprotocols to accept, in preference order. Default {@link ROUTER_SUBPROTOCOLS}. */
+  protocols?: readonly string[];
+  /** Accept permessage-deflate. Default true. */
+  perMessageDeflate?: boolean;
+  /** Largest WAMP message in bytes. Default 16 MiB. */
+  maxMessageSize?: number;
+  /** Ping idle clients every `interval` ms, drop them after `timeout` ms without pong. Default off. */
+  heartbeat?: { interval: number; timeout: number };
+}
+
+/** RawSocket settings (on the shared port and on Unix paths). */
+export interface RawSocketEndpointOptions {
+  /** Serializers accepted. Default all three. */
+  serializers?: SerializerId[];
+  /** Largest WAMP message in bytes. Default 16 MiB. */
+  maxMessageSize?: number;
+}
+
+/** Options of {@link WampListener}. */
+export interface WampListenerOptions {
+  /** Interface to listen on. Default `'127.0.0.1'`. */
+  host?: string;
+  /** TCP port; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Serve TLS (wss://, https://, RawSocket over TLS) on the port. */
+  tls?: TlsOptions;
+  /** WebSocket endpoint; `false` disables WebSocket. */
+  websocket?: WebSocketEndpointOptions | false;
+  /** RawSocket on the shared port; `false` disables it. */
+  rawsocket?: RawSocketEndpointOptions | false;
+  /** Also accept RawSocket on these Unix socket paths (removed first if stale). */
+  unixPaths?: string[];
+  /** Directory served over HTTP at `/`, with extra exact-path files; `false` answers 404 to every plain request. */
+  static?: { root: string; files?: Record<string, string> } | false;
+  /** A connection must send its first byte within this many ms. Default 10000. */
+  openTimeout?: number;
+}
+
+const RAWSOCKET_MAGIC = 0x7f;
+const ALL_SERIALIZERS = Object.values(allSerializers);
+const MAX_MESSAGE_DEFAULT = 16 * 1024 * 1024;
+
+function peerOf(socket: Socket): string {
+  const addr = socket.remoteAddress;
+  if (!addr) return 'unix';
+  return `${socket.remoteFamily === 'IPv6' ? 'tcp6' : 'tcp4'}:${addr}:${socket.remotePort ?? 0}`;
+}
+
+function headersOf(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+/**
+ * Accepts WAMP connections on one port (WebSocket, RawSocket, HTTP static) and
+ * hands each to `onTransport`.
+ *
+ * @example
+ * ```ts
+ * import { WampListener } from 'autostrada/server';
+ * const listener = new WampListener((transport) => transport.close(1001, 'no router here'), { port: 0, static: false });
+ * const addr = await listener.listen();
+ * console.log('WAMP on', addr.port);
+ * await listener.close();
+ * ```
+ */
+export class WampListener {
+  private readonly options: WampListenerOptions;
+  private readonly onTransport: (transport: WampTransport) => void;
+  private readonly http: HttpServer;
+  private readonly wss: WebSocketServer | null;
+  private readonly paths: Set<string>;
+  private readonly servers: NetServer[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly attached: HttpServer[] = [];
+  private readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => this.upgrade(req, socket, head);
+
+  constructor(onTransport: (transport: WampTransport) => void, options: WampListenerOptions = {}) {
+    this.options = options;
+    this.onTransport = onTransport;
+    const ws = options.websocket === false ? null : (options.websocket ?? {});
+    this.paths = new Set(ws ? (Array.isArray(ws.path) ? ws.path : [ws.path ?? '/ws']) : []);
+    if (ws) {
+      const protocols = ws.protocols ?? ROUTER_SUBPROTOCOLS;
+      this.wss = new WebSocketServer({
+        noServer: true,
+        handleProtocols: (offered) => protocols.find((p) => offered.includes(p)) ?? false,
+        // A WAMP endpoint without a WAMP subprotocol is useless: refuse the upgrade.
+        verifyClient: (info) =>
+          info.handshake.protocols.some((p) => protocols.includes(p)) || {
+            status: 400,
+            message: `no supported WAMP subprotocol offered (supported: ${protocols.join(', ')})`,
+          },
+        perMessageDeflate: ws.perMessageDeflate ?? true,
+        maxMessageSize: ws.maxMessageSize ?? MAX_MESSAGE_DEFAULT,
+        ...(ws.heartbeat ? { heartbeat: ws.heartbeat } : {}),
+      });
+    } else {
+      this.wss = null;
+    }
+    const staticOpt = options.static ?? false;
+    const serve = staticOpt ? createStaticHandler(staticOpt.root, { files: staticOpt.files ?? {} }) : null;
+    this.http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+      if (serve) serve(req, res);
+      else {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('not found\n');
+      }
+    });
+    this.http.headersTimeout = options.openTimeout ?? 10_000;
+    this.http.requestTimeout = 30_000;
+    this.http.on('upgrade', this.onUpgrade);
+    this.http.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  /**
+   * Starts listening on the port (and Unix paths).
+   * @returns the TCP address actually bound
+   */
+  async listen(): Promise<AddressInfo> {
+    const o = this.options;
+    const main = o.tls ? createTlsServer(o.tls) : createNetServer({ noDelay: true });
+    main.on(o.tls ? 'secureConnection' : 'connection', (socket: Socket) => this.accept(socket, o.rawsocket !== false, true));
+    if (o.tls) main.on('tlsClientError', (_e: Error, socket: Socket) => socket.destroy());
+    await listenOn(main, () => main.listen(o.port ?? 8080, o.host ?? '127.0.0.1'));
+    this.servers.push(main);
+    for (const path of o.unixPaths ?? []) {
+      rmSync(path, { force: true });
+      const unix = createNetServer();
+      unix.on('connection', (socket: Socket) => this.accept(socket, true, false));
+      await listenOn(unix, () => unix.listen(path));
+      this.servers.push(unix);
+    }
+    return main.address() as AddressInfo;
+  }
+
+  /** Serves WAMP over WebSocket on an existing http(s) server's `upgrade` event (paths of this listener only). */
+  attach(server: HttpServer): void {
+    server.on('upgrade', this.onUpgrade);
+    this.attached.push(server);
+  }
+
+  /** Stops accepting, closes every connection not yet handed over, and the listeners. Transports already handed over are the router's to close. */
+  async close(): Promise<void> {
+    for (const s of this.attached) s.off('upgrade', this.onUpgrade);
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    this.servers.length = 0;
+  }
+
+  /** A fresh connection: wait for its first bytes, then RawSocket or HTTP. */
+  private accept(socket: Socket, rawsocket: boolean, http: boolean): void {
+    this.sockets.add(socket);
+    socket.on('error', () => socket.destroy());
+    const timer = setTimeout(() => socket.destroy(), this.options.openTimeout ?? 10_000);
+    const forget = (): void => {
+      clearTimeout(timer);
+      this.sockets.delete(socket);
+    };
+    socket.once('close', forget);
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      clearTimeout(timer);
+      if (chunk[0] === RAWSOCKET_MAGIC && rawsocket) {
+        const opts = this.options.rawsocket || {};
+        acceptRawSocket(socket, {
+          firstBytes: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+          ...(opts.serializers ? { serializers: opts.serializers } : {}),
+          maxMessageSize: opts.maxMessageSize ?? MAX_MESSAGE_DEFAULT,
+        }).then(
+          (transport) => {
+            forget();
+            socket.off('close', forget);
+            this.onTransport(transport);
+          },
+          () => socket.destroy(),
+        );
+      } else if (http) {
+        forget();
+        socket.off('close', forget);
+        socket.unshift(chunk);
+        this.http.emit('connection', socket);
+        socket.resume();
+      } else {
+        socket.destroy();
+      }
+    });
+  }
+
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const path = (req.url ?? '/').split('?', 1)[0] as string;
+    if (!this.wss || !this.paths.has(path)) {
+      socket.on('error', () => {});
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
+    this.wss.handleUpgrade(req, socket, head, (ws: WebSocketConnection) => {
+      let transport: WampTransport;
+      try {
+        transport = new WebSocketTransport(ws, { serializers: ALL_SERIALIZERS, info: { peer: peerOf(socket), secure, httpHeaders: headersOf(req) } });
+      } catch {
+        ws.close(1002, 'no WAMP subprotocol');
+        return;
+      }
+      this.onTransport(transport);
+    });
+  }
+}
+
+function listenOn(server: NetServer, start: () => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve();
+    });
+    start();
+  });
+}
+
+// ------------------------------------------------------------------ Router
+
+/** Message counters of every transport the router serves. */
+export interface TrafficCounters {
+  /** WAMP messages received from clients. */
+  messagesIn: number;
+  /** WAMP messages sent to clients. */
+  messagesOut: number;
+}
+
+/**
+ * Wraps a transport so every message in and out is counted. The wrapper adds
+ * one increment per message; nothing is copied.
+ */
+export function countingTransport(inner: WampTransport, counters: TrafficCounters): WampTransport {
+  return {
+    get info() {
+      return inner.info;
+    },
+    get bufferedAmount() {
+      return inner.bufferedAmount;
+    },
+    get isOpen() {
+      return inner.isOpen;
+    },
+    open(handler) {
+      inner.open({
+        onMessage(msg) {
+          counters.messagesIn++;
+          handler.onMessage(msg);
+        },
+        onProtocolError: (e) => handler.onProtocolError(e),
+        onClose: (i) => handler.onClose(i),
+        onDrain: () => handler.onDrain?.(),
+      });
+    },
+    send(msg) {
+      counters.messagesOut++;
+      inner.send(msg);
+    },
+    close(code, reason) {
+      inner.close(code, reason);
+    },
+  };
+}
+
+/** Options of the Node {@link Router}: the core's, plus where to listen. */
+export interface RouterServerOptions extends RouterOptions {
+  /** Defaults for {@link Router.listen}. */
+  listen?: WampListenerOptions;
+}
+
+/**
+ * The WAMP router with its network front: `listen()` on one port (WebSocket,
+ * RawSocket and HTTP static files), or `attachTo()` an existing http(s)
+ * server's WebSocket upgrades — or both, several times.
+ *
+ * @example
+ * ```ts
+ * import { Router } from 'autostrada/server';
+ * const router = new Router({ realms: [{ name: 'realm1' }] });
+ * const { port } = await router.listen({ port: 0, static: false });
+ * console.log(`WAMP at ws://127.0.0.1:${port}/ws and rawsocket://127.0.0.1:${port}`);
+ * await router.close();
+ * ```
+ */
+export class Router extends RouterCore {
+  /** Messages in and out since start. */
+  readonly traffic: TrafficCounters = { messagesIn: 0, messagesOut: 0 };
+  /** When the router was created (ms since the epoch). */
+  readonly startedAt = Date.now();
+  private readonly listeners: WampListener[] = [];
+  private readonly listenDefaults: WampListenerOptions;
+
+  constructor(options: RouterServerOptions = {}) {
+    const { listen, ...core } = options;
+    super(core);
+    this.listenDefaults = listen ?? {};
+  }
+
+  /** Serves one transport (counted in {@link traffic}). */
+  override attach(transport: WampTransport, options?: AttachOptions): void {
+    super.attach(countingTransport(transport, this.traffic), options);
+  }
+
+  /**
+   * Listens on a port: WebSocket at `/ws`, RawSocket, static files if configured.
+   * @returns the bound address
+   */
+  async listen(options: WampListenerOptions = {}): Promise<AddressInfo> {
+    const listener = new WampListener((t) => this.attach(t), { ...this.listenDefaults, ...options });
+    const addr = await listener.listen();
+    this.listeners.push(listener);
+    return addr;
+  }
+
+  /** Serves WAMP over WebSocket on an existing http(s) server (at `websocket.path`, default `/ws`). */
+  attachTo(server: HttpServer, options: Pick<WampListenerOptions, 'websocket'> = {}): void {
+    const listener = new WampListener((t) => this.attach(t), { websocket: options.websocket ?? this.listenDefaults.websocket ?? {} });
+    listener.attach(server);
+    this.listeners.push(listener);
+  }
+
+  /** GOODBYE to every session, then stop listening. */
+  override async close(): Promise<void> {
+    const listeners = this.listeners.splice(0);
+    await Promise.all([super.close(), ...listeners.map((l) => l.close())]);
+  }
+}
