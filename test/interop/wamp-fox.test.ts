@@ -21,6 +21,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { WebSocket as NodeWebSocket } from '../../src/adapters/node/client.js';
+import { serializers } from '../../src/wamp/serializers/index.js';
 import { connectWebSocket, type ConnectWebSocketOptions, type WebSocketConstructor } from '../../src/wamp/transports/connect.js';
 import {
   ApplicationError,
@@ -38,6 +39,7 @@ interface FoxServer {
   close(cb?: () => void): void;
   clients: Set<{ terminate(): void }>;
   once(event: 'listening', cb: () => void): void;
+  once(event: 'connection', cb: (ws: unknown, req: { headers: Record<string, string | undefined> }) => void): void;
 }
 interface FoxRouterCtor {
   new (): { listenWAMP(options: { port: number; host?: string }): FoxServer };
@@ -88,8 +90,12 @@ function within<T>(p: Promise<T>, ms = 5000, what = 'operation'): Promise<T> {
 }
 
 describe('our session with fox-wamp', () => {
-  test('connectWebSocket negotiates wamp.2.json from our default preference; join; leave with GOODBYE', T, async () => {
-    const transport = await connectWebSocket(url, { WebSocket: OurWebSocket, acceptNullPayload: true });
+  test('connectWebSocket offering CBOR, MessagePack, JSON gets wamp.2.json; join; leave with GOODBYE', T, async () => {
+    const transport = await connectWebSocket(url, {
+      WebSocket: OurWebSocket,
+      serializers: [serializers.cbor, serializers.msgpack, serializers.json],
+      acceptNullPayload: true,
+    });
     assert.equal(transport.info.protocol, 'wamp.2.json');
     const s = await Session.join(transport, 'realm1');
     assert.ok(s.id > 0);
@@ -225,6 +231,13 @@ describe('our session with fox-wamp', () => {
     assert.equal(caller.isOpen, true);
   });
 
+  test('connectWebSocket passes headers to our Node WebSocket (the upgrade request carries them)', T, async () => {
+    const seen = new Promise<Record<string, string | undefined>>((r) => server.once('connection', (_ws, req) => r(req.headers)));
+    const s = await ours({}, { headers: { 'x-app-token': 'abc123' } });
+    assert.equal((await within(seen))['x-app-token'], 'abc123');
+    assert.equal(s.isOpen, true);
+  });
+
   test('meta API: session count and list include our sessions', T, async () => {
     const s = await ours();
     const count = await within(s.meta.sessionCount());
@@ -243,7 +256,7 @@ describe('our session with fox-wamp', () => {
       (e: unknown) => e instanceof WampSessionError && e.code === 'WAMP_ERR_CONNECT',
     );
     await assert.rejects(
-      connectWebSocket(url, { WebSocket: OurWebSocket, protocols: ['wamp.2.msgpack'], timeout: 3000 }),
+      connectWebSocket(url, { WebSocket: OurWebSocket, serializers: [serializers.msgpack], timeout: 3000 }),
       (e: unknown) => e instanceof WampSessionError && e.code === 'WAMP_ERR_CONNECT',
     );
     await assert.rejects(

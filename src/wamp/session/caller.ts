@@ -342,6 +342,28 @@ export class ProgressiveCall implements AsyncIterable<CallResult> {
   [Symbol.asyncIterator](): AsyncIterator<CallResult> {
     return this.queue[Symbol.asyncIterator]();
   }
+
+  /**
+   * The progressive results as a `ReadableStream` (pulled from the same
+   * bounded buffer; canceling the stream cancels the call). Use either this
+   * or the async iterator, once.
+   */
+  toReadableStream(): ReadableStream<CallResult> {
+    const it = this[Symbol.asyncIterator]();
+    return new ReadableStream<CallResult>(
+      {
+        async pull(controller) {
+          const r = await it.next();
+          if (r.done) controller.close();
+          else controller.enqueue(r.value);
+        },
+        async cancel() {
+          await it.return?.();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
 }
 
 /**

@@ -7,7 +7,8 @@
  * @module
  */
 import { WampSessionError } from '../application-error.js';
-import { DEFAULT_SUBPROTOCOL_PREFERENCE, batchedSerializersBySubprotocol, serializersBySubprotocol } from '../serializers/index.js';
+import { JsonSerializer } from '../serializers/json.js';
+import type { Serializer } from '../serializers/types.js';
 import type { WampTransport } from '../transport.js';
 import { WebSocketTransport, type WebSocketLike, type WebSocketTransportOptions } from './websocket.js';
 
@@ -22,8 +23,16 @@ export type WebSocketConstructor = new (url: string, protocols: string[], option
 /** Options of {@link connectWebSocket}. */
 export interface ConnectWebSocketOptions extends WebSocketTransportOptions {
   /**
-   * WAMP subprotocols offered, in order of preference. Default
-   * `['wamp.2.cbor', 'wamp.2.msgpack', 'wamp.2.json']`. The server picks one.
+   * The serializers we speak, in order of preference (e.g.
+   * `[new CborSerializer(), new MsgpackSerializer(), new JsonSerializer()]`).
+   * Default JSON only, so MessagePack and CBOR are bundled only by apps that
+   * import them.
+   */
+  serializers?: readonly Serializer[];
+  /**
+   * WAMP subprotocols offered, in order of preference; each must belong to one
+   * of `serializers` (or be its batched variant). Default: the subprotocols of
+   * `serializers`, in their order. The server picks one.
    */
   protocols?: readonly string[];
   /** The WebSocket constructor. Default `globalThis.WebSocket`. */
@@ -57,8 +66,9 @@ function connectError(message: string, cause?: unknown): WampSessionError {
  * @param options - subprotocols, WebSocket constructor, headers, timeout, signal
  */
 export function connectWebSocket(url: string, options: ConnectWebSocketOptions = {}): Promise<WampTransport> {
+  const serializers = options.serializers && options.serializers.length > 0 ? options.serializers : [new JsonSerializer()];
   const {
-    protocols = DEFAULT_SUBPROTOCOL_PREFERENCE,
+    protocols = serializers.map((s) => s.subprotocol),
     WebSocket: Ctor = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
     headers,
     webSocketOptions,
@@ -71,10 +81,19 @@ export function connectWebSocket(url: string, options: ConnectWebSocketOptions =
       reject(connectError('no WebSocket constructor: pass options.WebSocket (this runtime has no global WebSocket)'));
       return;
     }
+    const spoken = new Set<string>();
+    for (const s of serializers) {
+      spoken.add(s.subprotocol);
+      if (s.batched) spoken.add(s.batched.subprotocol);
+    }
     for (const p of protocols) {
-      if (!serializersBySubprotocol.has(p) && !batchedSerializersBySubprotocol.has(p)) {
+      if (!spoken.has(p)) {
         reject(
-          new WampSessionError('WAMP_ERR_INVALID_ARGUMENT', 'wamp.error.invalid_argument', `'${p}' is not a WAMP subprotocol we implement`),
+          new WampSessionError(
+            'WAMP_ERR_INVALID_ARGUMENT',
+            'wamp.error.invalid_argument',
+            `'${p}' is not the subprotocol of a serializer given (${[...spoken].join(', ')})`,
+          ),
         );
         return;
       }
@@ -118,7 +137,7 @@ export function connectWebSocket(url: string, options: ConnectWebSocketOptions =
       }
       let transport: WampTransport;
       try {
-        transport = new WebSocketTransport(ws, transportOptions);
+        transport = new WebSocketTransport(ws, { ...transportOptions, serializers });
       } catch (err) {
         fail(connectError(`could not use subprotocol '${chosen}'`, err));
         return;

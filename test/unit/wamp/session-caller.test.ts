@@ -238,6 +238,27 @@ describe('progressive call results', () => {
     assert.deepEqual((await pc.result).args, ['end']);
   });
 
+  test('callProgressive: toReadableStream() reads the same results; canceling the stream cancels the call', async () => {
+    const { session, router } = await joined();
+    const pc = session.callProgressive('com.example.stream');
+    const call = await router.expect(MessageType.CALL);
+    for (let i = 0; i < 3; i++) router.send({ type: MessageType.RESULT, request: call.request, details: { progress: true }, args: [i] });
+    router.send({ type: MessageType.RESULT, request: call.request, details: {}, args: ['end'] });
+    const got: unknown[] = [];
+    for await (const r of pc.toReadableStream()) got.push(r.args[0]);
+    assert.deepEqual(got, [0, 1, 2]);
+    assert.deepEqual((await pc.result).args, ['end']);
+
+    const pc2 = session.callProgressive('com.example.stream');
+    const call2 = await router.expect(MessageType.CALL);
+    router.send({ type: MessageType.RESULT, request: call2.request, details: { progress: true }, args: [1] });
+    const reader = pc2.toReadableStream().getReader();
+    assert.deepEqual((await reader.read()).value?.args, [1]);
+    await reader.cancel();
+    assert.equal((await router.expect(MessageType.CANCEL)).request, call2.request);
+    await rejectsWith(pc2.result, 'WAMP_ERR_CANCELED');
+  });
+
   test('callProgressive: an ERROR ends the iteration with the ApplicationError', async () => {
     const { session, router } = await joined();
     const pc = session.callProgressive('com.example.stream');
