@@ -275,7 +275,7 @@ describe('our session with fox-wamp', () => {
 interface AbSession {
   id: number;
   register(p: string, fn: (args: unknown[], kwargs: Record<string, unknown>, details: Record<string, unknown>) => unknown): Promise<unknown>;
-  call(p: string, args?: unknown[], kwargs?: Record<string, unknown>): Promise<unknown>;
+  call(p: string, args?: unknown[], kwargs?: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown>;
   subscribe(t: string, fn: (args: unknown[], kwargs: Record<string, unknown>, details: Record<string, unknown>) => void): Promise<unknown>;
   publish(t: string, args?: unknown[], kwargs?: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown>;
 }
@@ -340,6 +340,40 @@ describe('Autobahn|JS and our session on the same fox-wamp router', () => {
     assert.equal(await within(ab.call('com.ours.mul', [6, 7])), 42);
     const r = (await within(ab.call('com.ours.split', ['x y']))) as { args: unknown[]; kwargs: Record<string, unknown> };
     assert.deepEqual([r.args, r.kwargs], [['x', 'y'], { parts: 2 }]);
+  });
+
+  test('progressive results both ways: Autobahn|JS streams to our callProgressive; we stream to Autobahn|JS', T, async () => {
+    await ab.register('com.ab.count', (args, _kwargs, details) => {
+      const progress = details.progress as ((a: unknown[]) => void) | undefined;
+      assert.equal(typeof progress, 'function');
+      for (let i = 0; i < (args[0] as number); i++) progress!([i]);
+      return 'ab done';
+    });
+    const s = await ours();
+    const pc = s.callProgressive('com.ab.count', [3]);
+    const got: unknown[] = [];
+    await within(
+      (async () => {
+        for await (const r of pc) got.push(r.args[0]);
+      })(),
+    );
+    assert.deepEqual([got, (await pc.result).args], [[0, 1, 2], ['ab done']]);
+
+    await s.register('com.ours.count', async (args, _kw, d) => {
+      for (let i = 0; i < (args[0] as number); i++) await d.sendProgress!([i * 10]);
+      return 'ours done';
+    });
+    const progress: unknown[] = [];
+    const abCall = ab.call('com.ours.count', [3], {}, { receive_progress: true }) as Promise<unknown> & {
+      then(ok: (v: unknown) => unknown, err: (e: unknown) => unknown, onProgress: (p: unknown) => void): Promise<unknown>;
+    };
+    const final = await within(
+      new Promise((resolve, reject) => {
+        void abCall.then(resolve, reject, (p: unknown) => progress.push(p));
+      }),
+    );
+    assert.equal(final, 'ours done');
+    assert.deepEqual(progress, [0, 10, 20]);
   });
 
   test('we publish, Autobahn|JS receives; Autobahn|JS publishes, we receive', T, async () => {
