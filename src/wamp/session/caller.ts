@@ -421,6 +421,10 @@ export class OutgoingCall {
       }
       this.call.sendChunk(payloadOf(this.core, 'dealer', args, kwargs, { ...this.options, ...options }), true);
     } catch (err) {
+      // Nothing reached the dealer yet: the call is over before it began.
+      if (this.call.state === 'new' && !(err instanceof WampSessionError && err.code === 'WAMP_ERR_INVALID_ARGUMENT')) {
+        this.call.settle(err as Error);
+      }
       return Promise.reject(err as Error);
     }
     return this.core.waitWritable().then(() => true);

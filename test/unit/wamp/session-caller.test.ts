@@ -469,6 +469,20 @@ describe('progressive call invocations (openCall)', () => {
     await router.expectNothing();
   });
 
+  test('a first send() that cannot go out (session closed, bad value) settles result; a bad argument does not', async () => {
+    const { session, router } = await joined();
+    const oc = session.openCall('com.example.upload');
+    await rejectsWith(oc.send('x' as unknown as []), 'WAMP_ERR_INVALID_ARGUMENT');
+    assert.equal(oc.done, false);
+    await rejectsWith(oc.send([2n ** 64n]), 'WAMP_ERR_SERIALIZATION');
+    await rejectsWith(oc.result, 'WAMP_ERR_SERIALIZATION');
+    const oc2 = session.openCall('com.example.upload');
+    router.transport.drop();
+    await session.closed;
+    await rejectsWith(oc2.send([1]), 'WAMP_ERR_SESSION_CLOSED');
+    await rejectsWith(oc2.result, 'WAMP_ERR_SESSION_CLOSED');
+  });
+
   test('send() waits while the transport is above its high-water mark (backpressure)', async () => {
     const { session, router } = await joined({ writeHighWaterMark: 100 });
     const oc = session.openCall('com.example.upload');
