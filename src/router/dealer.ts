@@ -181,9 +181,11 @@ export class Dealer {
     const disclose = forceDisclose || (mayDisclose && (options.disclose_me === true || entry?.discloseCaller === true));
     const details: WampDict = {};
     if (reg.match !== 'exact') details.procedure = procedure;
-    // Progressive results need call canceling at the callee (advanced profile).
-    const receiveProgress =
-      options.receive_progress === true && callee.has('callee', 'progressive_call_results') && callee.calleeCancels;
+    // The spec has the dealer disregard progressive results of a callee without
+    // call canceling; like Crossbar we do not, because Autobahn (|JS and
+    // |Python) callees announce progressive_call_results without call_canceling.
+    // Such a callee is not interrupted when the caller leaves: its answer is dropped.
+    const receiveProgress = options.receive_progress === true && callee.has('callee', 'progressive_call_results');
     if (receiveProgress) details.receive_progress = true;
     if (progress) details.progress = true;
     if (disclose) {

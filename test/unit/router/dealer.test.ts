@@ -227,17 +227,25 @@ describe('dealer: progressive call results', () => {
     await router.close();
   });
 
-  test('a callee without call canceling does not get receive_progress; progressive YIELDs for a caller that did not ask are dropped', async () => {
+  test('a callee without call canceling still gets receive_progress (as Crossbar; Autobahn callees need it); unasked progress is dropped', async () => {
     const router = new Router({ realms: [{ name: 'realm1' }] });
     const caller = await TestClient.connect(router);
     const plain = await TestClient.connect(router, { details: { roles: { callee: { features: { progressive_call_results: true } } } } });
     await plain.reg('com.example.p');
-    const request = caller.sendCall('com.example.p', [], undefined, { receive_progress: true });
-    const inv = await plain.nextOf(MessageType.INVOCATION);
-    assert.equal(inv.details.receive_progress, undefined);
-    plain.send({ type: MessageType.YIELD, request: inv.request, options: { progress: true }, args: [1] });
-    plain.send({ type: MessageType.YIELD, request: inv.request, options: {}, args: [2] });
-    const r = await caller.nextOf(MessageType.RESULT, request);
+    const r1 = caller.sendCall('com.example.p', [], undefined, { receive_progress: true });
+    const inv1 = await plain.nextOf(MessageType.INVOCATION);
+    assert.equal(inv1.details.receive_progress, true);
+    plain.send({ type: MessageType.YIELD, request: inv1.request, options: { progress: true }, args: [1] });
+    plain.send({ type: MessageType.YIELD, request: inv1.request, options: {}, args: [2] });
+    assert.deepEqual((await caller.nextOf(MessageType.RESULT, r1)).details, { progress: true });
+    assert.deepEqual((await caller.nextOf(MessageType.RESULT, r1)).args, [2]);
+    // A caller that did not ask gets no progressive RESULT.
+    const r2 = caller.sendCall('com.example.p');
+    const inv2 = await plain.nextOf(MessageType.INVOCATION);
+    assert.equal(inv2.details.receive_progress, undefined);
+    plain.send({ type: MessageType.YIELD, request: inv2.request, options: { progress: true }, args: [1] });
+    plain.send({ type: MessageType.YIELD, request: inv2.request, options: {}, args: [2] });
+    const r = await caller.nextOf(MessageType.RESULT, r2);
     assert.deepEqual([r.details, r.args], [{}, [2]]);
     await router.close();
   });
