@@ -83,6 +83,10 @@ export class WebSocketTransport extends MessageTransport {
   }
 
   protected closeRaw(code: number, reason: string): void {
-    this.ws.close(code, reason);
+    const ws = this.ws as WebSocketLike & { closeWithCode?: (code: number, reason: string) => void };
+    // The WHATWG close() takes only 1000 and 3000-4999; a server (ours) may send
+    // any valid code (1001 going away, 1008 policy, ...) through closeWithCode.
+    if (typeof ws.closeWithCode === 'function') ws.closeWithCode(code, reason);
+    else ws.close(code === 1000 || (code >= 3000 && code <= 4999) ? code : 1000, reason);
   }
 }

@@ -1,0 +1,146 @@
+/**
+ * The router's single port: WAMP over WebSocket (every subprotocol), WAMP over
+ * RawSocket (every serializer, TCP and Unix) and HTTP static files, all on one
+ * listening port; clients on different transports and serializers talk to
+ * each other through one realm. Peers: our Session, and Autobahn|JS over
+ * WebSocket.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Router } from '../../src/router/server.js';
+import { Session } from '../../src/wamp/session.js';
+import { WebSocketTransport } from '../../src/wamp/transports/websocket.js';
+import { connectRawSocket } from '../../src/adapters/node/rawsocket.js';
+import { WebSocket } from '../../src/adapters/node/client.js';
+import { serializers } from '../../src/wamp/serializers/index.js';
+import type { SerializerId } from '../../src/wamp/serializers/types.js';
+
+const require = createRequire(import.meta.url);
+const autobahn = require('autobahn') as {
+  Connection: new (o: Record<string, unknown>) => { onopen: (s: AutobahnSession) => void; onclose: (reason: string) => boolean; open(): void; close(): void };
+};
+interface AutobahnSession {
+  register(p: string, fn: (args: unknown[]) => unknown): Promise<unknown>;
+  call(p: string, args: unknown[]): Promise<unknown>;
+}
+
+const root = mkdtempSync(join(tmpdir(), 'autostrada-static-'));
+writeFileSync(join(root, 'index.html'), '<title>demo</title>');
+const unixPath = join(tmpdir(), `autostrada-${process.pid}.sock`);
+let router: Router;
+let port = 0;
+
+before(async () => {
+  router = new Router({ realms: [{ name: 'realm1' }] });
+  ({ port } = await router.listen({ port: 0, static: { root }, unixPaths: [unixPath] }));
+});
+after(() => router.close());
+
+async function wsSession(protocol: string): Promise<Session> {
+  const ws = await WebSocket.connect(`ws://127.0.0.1:${port}/ws`, [protocol]);
+  return Session.join(new WebSocketTransport(ws, { serializers: Object.values(serializers) }), 'realm1');
+}
+
+async function rawSession(serializer: SerializerId, path?: string): Promise<Session> {
+  const t = await connectRawSocket(path ? { path, serializer } : { host: '127.0.0.1', port, serializer });
+  return Session.join(t, 'realm1');
+}
+
+function httpGet(path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+test('HTTP static files on the WAMP port', async () => {
+  assert.deepEqual(await httpGet('/'), { status: 200, body: '<title>demo</title>' });
+  assert.equal((await httpGet('/missing')).status, 404);
+  assert.equal((await httpGet('/ws')).status, 404, 'a plain GET of the WebSocket path is not an upgrade');
+});
+
+test('every WebSocket subprotocol and every RawSocket serializer, calling each other', async () => {
+  const callee = await rawSession('cbor');
+  await callee.register('com.example.add', (args) => (args[0] as number) + (args[1] as number));
+  const clients = await Promise.all([
+    wsSession('wamp.2.json'),
+    wsSession('wamp.2.msgpack'),
+    wsSession('wamp.2.cbor'),
+    wsSession('wamp.2.json.batched'),
+    wsSession('wamp.2.msgpack.batched'),
+    rawSession('json'),
+    rawSession('msgpack'),
+    rawSession('json', unixPath),
+  ]);
+  const results = await Promise.all(clients.map((s, i) => s.call('com.example.add', [i, 100])));
+  assert.deepEqual(results.map((r) => r.args[0]), clients.map((_, i) => i + 100));
+  assert.ok(router.traffic.messagesIn > 0 && router.traffic.messagesOut > 0);
+  await Promise.all([...clients, callee].map((s) => s.leave()));
+});
+
+test('PubSub across transports: RawSocket publisher, WebSocket subscribers', async () => {
+  const sub1 = await wsSession('wamp.2.cbor');
+  const sub2 = await rawSession('msgpack', unixPath);
+  const got: unknown[] = [];
+  const both = new Promise<void>((resolve) => {
+    const onEvent = (args: unknown[]): void => {
+      got.push(args[0]);
+      if (got.length === 2) resolve();
+    };
+    void sub1.subscribe('com.example.topic', onEvent);
+    void sub2.subscribe('com.example.topic', onEvent);
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  const pub = await rawSession('json');
+  await pub.publish('com.example.topic', [new Uint8Array([1, 2, 3])], {}, { acknowledge: true });
+  await both;
+  assert.deepEqual(got.map((b) => Array.from(b as Uint8Array)), [[1, 2, 3], [1, 2, 3]]);
+  await Promise.all([sub1, sub2, pub].map((s) => s.leave()));
+});
+
+test('Autobahn|JS over WebSocket calls a procedure registered over RawSocket, and back', async () => {
+  const ours = await rawSession('msgpack');
+  await ours.register('com.example.echo', (args) => args[0]);
+  const conn = new autobahn.Connection({ url: `ws://127.0.0.1:${port}/ws`, realm: 'realm1', max_retries: 0 });
+  const result = await new Promise((resolve, reject) => {
+    conn.onopen = (s) => {
+      s.register('com.example.ab', (args) => `ab:${String(args[0])}`)
+        .then(() => s.call('com.example.echo', ['hello']))
+        .then(resolve, reject);
+    };
+    conn.onclose = (reason) => {
+      reject(new Error(`autobahn closed: ${reason}`));
+      return false;
+    };
+    conn.open();
+  });
+  assert.equal(result, 'hello');
+  const back = await ours.call('com.example.ab', ['x']);
+  assert.equal(back.args[0], 'ab:x');
+  conn.onclose = () => false;
+  conn.close();
+  await ours.leave();
+});
+
+test('a client offering no WAMP subprotocol is refused; garbage on the port does not hurt the router', async () => {
+  await assert.rejects(WebSocket.connect(`ws://127.0.0.1:${port}/ws`, ['mqtt']));
+  const { connect } = await import('node:net');
+  await new Promise<void>((resolve) => {
+    const s = connect(port, '127.0.0.1', () => s.end(Buffer.from([0x7f, 0xff, 0xff, 0xff, 1, 2, 3])));
+    s.resume(); // read the refusal and the FIN, so that 'close' comes
+    s.on('close', () => resolve());
+    s.on('error', () => resolve());
+  });
+  const s = await wsSession('wamp.2.json');
+  await s.leave();
+});
