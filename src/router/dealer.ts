@@ -262,7 +262,10 @@ export class Dealer {
       ...payload,
     };
     if (call.callee.send(inv)) return true;
-    if (call.callee.alive) this.finish(call, { error: WampUri.INVALID_ARGUMENT, args: ['the call cannot be sent to the callee'] });
+    if (!call.callee.alive) return false;
+    // A callee on its way out: the call is canceled; else the payload could not be serialized for it.
+    if (!call.callee.link.writable) this.finish(call, { error: WampUri.CANCELED, args: ['the callee is gone'] });
+    else this.finish(call, { error: WampUri.INVALID_ARGUMENT, args: ['the call cannot be sent to the callee'] });
     return false;
   }
 

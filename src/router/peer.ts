@@ -17,6 +17,8 @@ export interface PeerLink {
   send(msg: WampMessage): boolean;
   /** Sends an EVENT unless the outgoing buffer is over the drop threshold; false when dropped. */
   sendEvent(msg: EventMessage): boolean;
+  /** False once the connection is closing or overflowed (nothing more can be sent). */
+  readonly writable: boolean;
   /** Router-initiated close: GOODBYE with `reason` (and `message` in Details), then the session is gone. */
   kill(reason: string, message?: string): void;
 }

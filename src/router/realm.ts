@@ -234,7 +234,7 @@ export class Realm {
     });
   }
 
-  /** Kills every session (router shutdown of the realm is done by the router). */
+  /** Number of joined sessions. */
   get sessionCount(): number {
     return this.peers.size;
   }

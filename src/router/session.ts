@@ -425,6 +425,10 @@ export class Connection implements WampTransportHandler, PeerLink {
   // -------------------------------------------------------------------------
   // Output
 
+  get writable(): boolean {
+    return !this.overflowed && this.transport.isOpen && this.stateValue !== 'closed';
+  }
+
   send(msg: WampMessage): boolean {
     if (this.overflowed || !this.transport.isOpen) return false;
     try {
