@@ -25,3 +25,15 @@ export type { RealmStore, SessionInfo, RegistrationRecord, SubscriptionRecord, R
 export { MemoryRealmStore } from './state.js';
 export { PatternMap, type MatchPolicy } from './matching.js';
 export { WampUri } from './uris.js';
+export {
+  wampcraAuth,
+  cryptosignAuth,
+  scramAuth,
+  type CraPrincipal,
+  type CraStaticConfig,
+  type CryptosignPrincipal,
+  type CryptosignStaticConfig,
+  type CryptosignOptions,
+  type ScramPrincipal,
+  type ScramStaticConfig,
+} from './auth-methods.js';
