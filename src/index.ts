@@ -1,50 +1,46 @@
 /**
- * autostrada — isomorphic entry: the sans-I/O WebSocket core, its Web
- * Streams stages, and the runtime-neutral connection. Imports no `node:*`.
+ * autostrada — the isomorphic entry (browsers, Deno, Node): the WAMP client
+ * (Session, Component), its transports (any WHATWG WebSocket, the in-process
+ * pair), WAMP messages, the JSON serializer, anonymous and ticket
+ * authentication, and the reconnect policy. Imports no `node:*`.
+ *
+ * More, loaded only when imported: `autostrada/msgpack`, `autostrada/cbor`
+ * (serializers), `autostrada/auth` (WAMP-CRA, cryptosign, SCRAM),
+ * `autostrada/ws` (the WebSocket protocol itself); Node-only:
+ * `autostrada/server` (WebSocket server, RawSocket, router).
  */
-export { CloseCode, WebSocketError, protocolError, handshakeError, type ErrorCode } from './core/ws/errors.js';
-export { Opcode, DEFAULT_LIMITS, WS_GUID, type Limits } from './core/ws/constants.js';
-export type { FramePiece, ReceiveEvent, MaskKeySource } from './core/ws/types.js';
-export { FrameDecoder, type FrameDecoderOptions } from './core/ws/decoder.js';
-export { encodeFrame, writeHeader, headerLength } from './core/ws/encoder.js';
-export { MessageReceiver, type MessageReceiverOptions, type MessageInflater } from './core/ws/receiver.js';
-export { MessageSender, type MessageSenderOptions, type MessageDeflater, type OutgoingMessage } from './core/ws/sender.js';
+export * from './wamp/session.js';
 export {
-  WebSocketProtocol,
-  CONNECTING,
-  OPEN,
-  CLOSING,
-  CLOSED,
-  type ReadyState,
-  type ProtocolOptions,
-  type ProtocolHandler,
-  type CloseInfo,
-  type PerMessageCodec,
-} from './core/ws/protocol.js';
-export { Utf8Validator, isValidUtf8 } from './core/ws/utf8.js';
-export { applyMask, maskInto } from './core/ws/mask.js';
-export { isValidCloseCode, parseClosePayload, encodeClosePayload } from './core/ws/close.js';
-export * from './core/ws/handshake.js';
-export * from './core/ws/extensions.js';
-export * from './core/deflate/negotiate.js';
-export type { Inflater, Deflater, DeflateBackend } from './core/deflate/backend.js';
-export { PerMessageDeflate, type PerMessageDeflateOptions } from './core/deflate/codec.js';
-export { pakoBackend } from './core/deflate/pako-backend.js';
-export { createPipeline, createReceiveStream, createSendStream, type PipelineOptions } from './core/streams/pipeline.js';
+  connectWebSocket,
+  createWebSocketConnector,
+  type ConnectWebSocketOptions,
+  type WebSocketConstructor,
+} from './wamp/transports/connect.js';
+export { WebSocketTransport, type WebSocketLike, type WebSocketTransportOptions } from './wamp/transports/websocket.js';
 export {
-  WebSocketConnection,
-  WsMessageEvent,
-  type Transport,
-  type RuntimeHooks,
-  type ConnectionOptions,
-  type HeartbeatOptions,
-  type SendData,
-  type SendOptions,
-  type StreamMessage,
-  type WsEventMap,
-  type WsCloseEvent,
-  type WsErrorEvent,
-  type WsControlEvent,
-  type WsSimpleEvent,
-  type WsMessageStartEvent,
-} from './connection.js';
+  MessageTransport,
+  createLocalTransportPair,
+  type WampTransport,
+  type WampTransportHandler,
+  type WampTransportInfo,
+  type WampTransportCloseInfo,
+  type MessageTransportOptions,
+  type LocalTransportOptions,
+} from './wamp/transport.js';
+export * from './wamp/messages.js';
+export { WampProtocolError, protocolViolation, type WampProtocolErrorCode } from './wamp/errors.js';
+export { isValidUri, isWampId, MAX_WAMP_ID, type UriCheckOptions } from './wamp/uri.js';
+export { JsonSerializer, encodeJson, decodeJson } from './wamp/serializers/json.js';
+export { JsonBatchedSerializer, encodeJsonBatch, decodeJsonBatch } from './wamp/serializers/json.js';
+export {
+  SerializationError,
+  WAMP_ERR_SERIALIZATION,
+  DEFAULT_MAX_BATCH_MESSAGES,
+  type Serializer,
+  type SerializerId,
+  type BatchedSerializer,
+  type BatchLimits,
+} from './wamp/serializers/types.js';
+export { anonymous, ticket } from './wamp/auth/client.js';
+export type { AuthChannel, ChallengeResponse, ClientAuthenticator } from './wamp/auth/types.js';
+export { RetryPolicy, retrySettings, DEFAULT_RETRY, type RetryOptions, type RetrySettings } from './wamp/retry.js';

@@ -17,15 +17,31 @@ export type AuthSourceFile<P> =
   | { type: 'static'; principals: Record<string, P> }
   | { type: 'dynamic'; authenticator: string; authenticatorRealm?: string };
 
-/** Authentication section of the config file. */
+/** A SCRAM principal as Crossbar stores it. */
+export interface ScramPrincipalFile {
+  role: string;
+  kdf: string;
+  iterations: number;
+  memory?: number;
+  salt: string;
+  'stored-key': string;
+  'server-key': string;
+}
+
+/**
+ * Authentication section of the config file. Without it, anonymous access is
+ * on (role `anonymous`); with it, exactly the methods listed are enabled.
+ */
 export interface AuthFileConfig {
   /** Anonymous access (default on, role `anonymous`); `false` turns it off. */
   anonymous?: false | { type: 'static'; role?: string } | { type: 'dynamic'; authenticator: string; authenticatorRealm?: string };
   ticket?: AuthSourceFile<{ ticket: string; role: string }>;
   wampcra?: AuthSourceFile<{ secret: string; role: string; salt?: string; iterations?: number; keylen?: number }>;
   cryptosign?: AuthSourceFile<{ authorized_keys: string[]; role: string }>;
-  /** Crossbar's SCRAM principal shape: kdf, iterations, memory, salt, stored-key, server-key. */
-  scram?: AuthSourceFile<{ role: string; kdf: string; iterations: number; memory?: number; salt: string; 'stored-key': string; 'server-key': string }>;
+  /** Autobahn/Crossbar's SCRAM (authmethod `scram`); principals in Crossbar's shape: kdf, iterations, memory, salt, stored-key, server-key. */
+  scram?: AuthSourceFile<ScramPrincipalFile>;
+  /** The spec's WAMP-SCRAM (authmethod `wamp-scram`), same principal shape. */
+  'wamp-scram'?: AuthSourceFile<ScramPrincipalFile>;
 }
 
 /** The whole config file; every key optional. */
@@ -139,6 +155,19 @@ const limits = obj({
 });
 const heartbeat = obj({ interval: int(1), timeout: int(1) }, ['interval', 'timeout']);
 
+const scramPrincipal = obj(
+  {
+    role: str,
+    kdf: { kind: 'enum', values: ['argon2id13', 'argon2id-13', 'pbkdf2'] },
+    iterations: int(1),
+    memory: int(1),
+    salt: str,
+    'stored-key': str,
+    'server-key': str,
+  },
+  ['role', 'kdf', 'iterations', 'salt', 'stored-key', 'server-key'],
+);
+
 const CONFIG_SCHEMA = obj({
   host: str,
   port: int(0, 65535),
@@ -176,16 +205,8 @@ const CONFIG_SCHEMA = obj({
     ticket: authSource(obj({ ticket: str, role: str }, ['ticket', 'role'])),
     wampcra: authSource(obj({ secret: str, role: str, salt: str, iterations: int(1), keylen: int(1, 1024) }, ['secret', 'role'])),
     cryptosign: authSource(obj({ authorized_keys: { kind: 'array', of: str, nonEmpty: true }, role: str }, ['authorized_keys', 'role'])),
-    scram: authSource(
-      obj({ role: str, kdf: { kind: 'enum', values: ['argon2id13', 'pbkdf2'] }, iterations: int(1), memory: int(1), salt: str, 'stored-key': str, 'server-key': str }, [
-        'role',
-        'kdf',
-        'iterations',
-        'salt',
-        'stored-key',
-        'server-key',
-      ]),
-    ),
+    scram: authSource(scramPrincipal),
+    'wamp-scram': authSource(scramPrincipal),
   }),
   limits,
 });

@@ -31,8 +31,8 @@ export {
 export {
   RawSocketFrameDecoder,
   RawSocketFrameType,
-  encodeFrameHeader,
-  encodeFrame,
+  encodeFrameHeader as encodeRawSocketFrameHeader,
+  encodeFrame as encodeRawSocketFrame,
   type RawSocketFrame,
   type RawSocketFrameTypeValue,
   type RawSocketFrameDecoderOptions,
