@@ -369,8 +369,8 @@ export class Component {
           'wamp.error.timeout',
           `${describeTransport(spec, i)}: not connected within ${ms} ms`,
         );
-        attempt.abort(err);
         settle(() => reject(err));
+        attempt.abort(err); // tell the factory to give up
       }, ms);
       const onAbortWhileWaiting = (): void => settle(() => reject(stoppedError()));
       attempt.signal.addEventListener('abort', onAbortWhileWaiting, { once: true });

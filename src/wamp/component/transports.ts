@@ -120,7 +120,9 @@ export function transportFromUrl(url: string, options: TransportFromUrlOptions =
       return { rawsocket: { host, port }, serializer, ...(tls ? { tls: true } : {}) };
     }
     case 'unix': {
-      const path = url.slice(m[0].length).replace(/^\/\/(?=\/)/, '');
+      const rest = url.slice(m[0].length);
+      // unix:///abs/path (empty authority) or unix:/abs/path; unix://name/... names a host, which a Unix socket has not.
+      const path = rest.startsWith('///') ? rest.slice(2) : rest.startsWith('//') ? '' : rest;
       if (!path.startsWith('/') || path.length < 2) throw invalidUrl(url, 'want unix:///absolute/path');
       return { rawsocket: { path: decodeURIComponent(path) }, serializer };
     }
