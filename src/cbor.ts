@@ -11,3 +11,4 @@
  * ```
  */
 export { CborSerializer, encodeCbor, decodeCbor } from './wamp/serializers/cbor.js';
+export { SerializationError } from './wamp/serializers/types.js';

@@ -1,6 +1,6 @@
 /**
  * The permessage-deflate codec (RFC 7692 §7.2) for one connection, on a
- * pluggable {@link DeflateBackend}, and {@link OrderedQueue}, which keeps
+ * pluggable {@link DeflateBackend}, and `OrderedQueue`, which keeps
  * results in submission order when a backend answers asynchronously.
  *
  * Direction matters (RFC 7692 §7.1): a server inflates what the client
@@ -45,7 +45,7 @@ export interface PerMessageDeflateOptions {
  * Each method returns synchronously when the backend does (pako always,
  * node:zlib for inputs up to its `syncThreshold`) and a promise otherwise;
  * callers that can get promises keep order with an explicit queue such as
- * {@link OrderedQueue}.
+ * `OrderedQueue`.
  *
  * @example
  * ```ts
