@@ -104,32 +104,14 @@ export interface MessageTransportOptions extends BatchLimits {
 }
 
 /**
- * The part every message-based transport shares: serialize on send; on
- * receive decode (whole batch or single message), validate, deliver in order,
- * and buffer deliveries until {@link open}. Subclasses supply
- * {@link sendRaw}, {@link closeRaw} and {@link bufferedAmount}, and call
- * {@link receiveRaw} / {@link closed} / {@link drained} from their I/O events.
+ * What every transport shares: the handler, the deliveries that arrive before
+ * {@link WampTransport.open} (kept in order, delivered by open), and the
+ * closed flag. @internal
  */
-export abstract class MessageTransport implements WampTransport {
-  abstract readonly info: WampTransportInfo;
-  abstract readonly bufferedAmount: number;
+abstract class HandlerSlot {
   private handler: WampTransportHandler | null = null;
   private early: (() => void)[] | null = [];
-  private ended = false;
-  private readonly parseOptions: ParseOptions;
-  private readonly batchLimits: BatchLimits;
-
-  protected constructor(
-    protected readonly serializer: Serializer,
-    protected readonly batched: BatchedSerializer | null,
-    options: MessageTransportOptions = {},
-  ) {
-    this.parseOptions = {
-      strictUris: options.strictUris ?? false,
-      acceptNullPayload: options.acceptNullPayload ?? false,
-    };
-    this.batchLimits = { maxMessages: options.maxMessages };
-  }
+  protected ended = false;
 
   get isOpen(): boolean {
     return !this.ended;
@@ -141,6 +123,40 @@ export abstract class MessageTransport implements WampTransport {
     const early = this.early;
     this.early = null;
     if (early) for (const deliver of early) deliver();
+  }
+
+  /** Calls `fn` with the handler now, or once it is installed. Nothing after the end unless `force`. */
+  protected deliver(fn: (h: WampTransportHandler) => void, force = false): void {
+    if (this.ended && !force) return;
+    if (this.handler) fn(this.handler);
+    else this.early?.push(() => fn(this.handler as WampTransportHandler));
+  }
+}
+
+/**
+ * The part every message-based transport shares: serialize on send; on
+ * receive decode (whole batch or single message), validate, deliver in order,
+ * and buffer deliveries until {@link open}. Subclasses supply
+ * {@link sendRaw}, {@link closeRaw} and {@link bufferedAmount}, and call
+ * {@link receiveRaw} / {@link closed} / {@link drained} from their I/O events.
+ */
+export abstract class MessageTransport extends HandlerSlot implements WampTransport {
+  abstract readonly info: WampTransportInfo;
+  abstract readonly bufferedAmount: number;
+  private readonly parseOptions: ParseOptions;
+  private readonly batchLimits: BatchLimits;
+
+  protected constructor(
+    protected readonly serializer: Serializer,
+    protected readonly batched: BatchedSerializer | null,
+    options: MessageTransportOptions = {},
+  ) {
+    super();
+    this.parseOptions = {
+      strictUris: options.strictUris ?? false,
+      acceptNullPayload: options.acceptNullPayload ?? false,
+    };
+    this.batchLimits = { maxMessages: options.maxMessages };
   }
 
   send(msg: WampMessage): void {
@@ -188,7 +204,7 @@ export abstract class MessageTransport implements WampTransport {
   protected closed(info: WampTransportCloseInfo): void {
     if (this.ended) return;
     this.ended = true;
-    this.deliver((h) => h.onClose(info));
+    this.deliver((h) => h.onClose(info), true);
   }
 
   /** Call when the outgoing buffer drained. */
@@ -198,11 +214,6 @@ export abstract class MessageTransport implements WampTransport {
 
   private protocolError(err: WampProtocolError | SerializationError): void {
     this.deliver((h) => h.onProtocolError(err));
-  }
-
-  private deliver(fn: (h: WampTransportHandler) => void): void {
-    if (this.handler) fn(this.handler);
-    else this.early?.push(() => fn(this.handler as WampTransportHandler));
   }
 }
 
@@ -218,33 +229,19 @@ export interface LocalTransportOptions {
   peer?: string;
 }
 
-class LocalTransport implements WampTransport {
+class LocalTransport extends HandlerSlot implements WampTransport {
   readonly info: WampTransportInfo;
   other!: LocalTransport;
-  private handler: WampTransportHandler | null = null;
-  private early: (() => void)[] | null = [];
-  private ended = false;
   private readonly serializer: Serializer | undefined;
 
   constructor(info: WampTransportInfo, serializer: Serializer | undefined) {
+    super();
     this.info = info;
     this.serializer = serializer;
   }
 
   get bufferedAmount(): number {
     return 0;
-  }
-
-  get isOpen(): boolean {
-    return !this.ended;
-  }
-
-  open(handler: WampTransportHandler): void {
-    if (this.handler) throw new Error('WampTransport.open() called twice');
-    this.handler = handler;
-    const early = this.early;
-    this.early = null;
-    if (early) for (const fn of early) fn();
   }
 
   send(msg: WampMessage): void {
@@ -255,7 +252,7 @@ class LocalTransport implements WampTransport {
       out = parseMessage(this.serializer.decode(data));
     }
     // Asynchronous like a real channel: a send never re-enters the sender.
-    queueMicrotask(() => this.other.deliver((h) => h.onMessage(out)));
+    queueMicrotask(() => this.other.receive((h) => h.onMessage(out)));
   }
 
   close(code = 1000, reason = ''): void {
@@ -266,16 +263,16 @@ class LocalTransport implements WampTransport {
     });
   }
 
-  private end(info: WampTransportCloseInfo): void {
+  /** @internal */
+  end(info: WampTransportCloseInfo): void {
     if (this.ended) return;
     this.ended = true;
     this.deliver((h) => h.onClose(info), true);
   }
 
-  private deliver(fn: (h: WampTransportHandler) => void, force = false): void {
-    if (this.ended && !force) return;
-    if (this.handler) fn(this.handler);
-    else this.early?.push(() => fn(this.handler as WampTransportHandler));
+  /** @internal The other end delivers through this. */
+  receive(fn: (h: WampTransportHandler) => void): void {
+    this.deliver(fn);
   }
 }
 
