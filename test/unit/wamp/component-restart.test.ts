@@ -131,7 +131,7 @@ for (const kind of ['websocket', 'rawsocket'] as const) {
         router = new Router(REALMS);
         await router.listen({ port, static: false });
         await until(() => t.log.filter((e) => e === 'join').length === 2, 10_000, 'rejoin');
-        const second = component.session;
+        const second = component.session as Session | null; // (assert.equal above narrowed it to null)
         assert.ok(second && second.id !== first.id);
 
         c = await client(descriptor);
