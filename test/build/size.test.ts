@@ -21,8 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { rollup } from 'rollup';
-import nodeResolve from '@rollup/plugin-node-resolve';
-import commonjs from '@rollup/plugin-commonjs';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { minify } from 'terser';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -56,7 +55,7 @@ async function bundleApp(name: string, source: string): Promise<{ code: string; 
   writeFileSync(entry, source);
   const bundle = await rollup({
     input: entry,
-    plugins: [nodeResolve({ browser: true, rootDir: work }), commonjs()],
+    plugins: [nodeResolve({ browser: true, rootDir: work })],
     onwarn(w, warn) {
       if (w.code !== 'CIRCULAR_DEPENDENCY' && w.code !== 'THIS_IS_UNDEFINED') warn(w);
     },
