@@ -13,6 +13,7 @@
 
 import { protocolViolation } from './errors.js';
 import {
+  MAX_WAMP_ID,
   emptyComponentsForMatch,
   isDict,
   isList,
@@ -378,9 +379,11 @@ class Fields {
     return id;
   }
 
+  /** A dict; for Options/Details also the values of the attributes the spec types ({@link VALUE_RULES}). */
   dict(i: number, field: string): WampDict {
     const v = this.raw[i];
     if (!isDict(v)) throw protocolViolation(`${this.name}.${field} must be a dict, got ${describe(v)}`);
+    if (field === 'Options' || field === 'Details') checkValues(this.name, field, v, VALUE_RULES[MessageType[this.name]]);
     return v;
   }
 
@@ -457,6 +460,152 @@ class Fields {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Options and Details values
+
+/** A check of one Options/Details value, and what it expects (for the error detail). */
+interface ValueRule {
+  ok: (v: unknown) => boolean;
+  expected: string;
+}
+
+const isString = (v: unknown): boolean => typeof v === 'string';
+const isStringList = (v: unknown): boolean => isList(v) && v.every(isString);
+const isId = (v: unknown): boolean => toWampId(v) !== undefined;
+
+const BOOL: ValueRule = { ok: (v) => typeof v === 'boolean', expected: 'a bool' };
+const STRING: ValueRule = { ok: isString, expected: 'a string' };
+const DICT: ValueRule = { ok: isDict, expected: 'a dict' };
+const ID: ValueRule = { ok: isId, expected: 'an ID in [1, 2^53]' };
+const URI: ValueRule = { ok: (v) => isValidUri(v), expected: 'a URI' };
+const ID_LIST: ValueRule = { ok: (v) => isList(v) && v.every(isId), expected: 'a list of IDs' };
+const STRING_LIST: ValueRule = { ok: isStringList, expected: 'a list of strings' };
+/** Milliseconds (advanced profile "Call Timeouts": `timeout|integer`, 0 = none). */
+const MILLIS: ValueRule = {
+  ok: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_WAMP_ID) || (typeof v === 'bigint' && v >= 0n),
+  expected: 'a non-negative integer',
+};
+const POSITIVE_INT: ValueRule = {
+  ok: (v) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_WAMP_ID,
+  expected: 'a positive integer',
+};
+const oneOf = (...values: string[]): ValueRule => ({
+  ok: (v) => typeof v === 'string' && values.includes(v),
+  expected: values.map((x) => `"${x}"`).join(', ').replace(/, ([^,]*)$/, ' or $1'),
+});
+/**
+ * `forward_for|list[dict]` (router-to-router links): each entry names the
+ * session a message was forwarded for, `{session|id, authid|string, authrole|string}`.
+ */
+const FORWARD_FOR: ValueRule = {
+  ok: (v) =>
+    isList(v) && v.every((e) => isDict(e) && isId(e.session) && isString(e.authid) && isString(e.authrole)),
+  expected: 'a list of {session, authid, authrole}',
+};
+/**
+ * End-to-end encryption's `enc_algo` (the older form of payload passthru, as in
+ * the test vectors and Autobahn): a standard identifier or a custom `x_` one.
+ */
+const ENC_ALGO: ValueRule = {
+  ok: (v) => typeof v === 'string' && (['cryptobox', 'mqtt', 'xbr'].includes(v) || v.startsWith('x_')),
+  expected: '"cryptobox", "mqtt", "xbr" or "x_..."',
+};
+
+/** Payload passthru / E2E attributes (advanced profile, "Payload Passthru Mode"). */
+const PASSTHRU: Record<string, ValueRule> = {
+  ppt_scheme: STRING,
+  ppt_serializer: STRING,
+  ppt_cipher: STRING,
+  ppt_keyid: STRING,
+  enc_algo: ENC_ALGO,
+  enc_serializer: STRING,
+  enc_key: STRING,
+};
+const IDENTIFY = (who: 'caller' | 'callee' | 'publisher'): Record<string, ValueRule> => ({
+  [who]: ID,
+  [`${who}_authid`]: STRING,
+  [`${who}_authrole`]: STRING,
+});
+
+/**
+ * The Options/Details attributes the spec gives a type, per message type and
+ * dict. Attributes not listed (custom `x_` keys, router-specific extras) pass
+ * through untouched; `null` or `undefined` reads as "not given" (MessagePack
+ * and CBOR encoders write a JavaScript `undefined` that way). A value of the
+ * wrong type is a protocol violation, as in Autobahn|Python and the wamp-proto
+ * test vectors. SUBSCRIBE/REGISTER `match` is checked with the topic/procedure
+ * (it decides the URI rules); REGISTER `invoke` is checked only for its type:
+ * an unknown policy fails the registration (ERROR `wamp.error.invalid_argument`
+ * from the dealer), it does not end the session.
+ */
+const VALUE_RULES: Partial<Record<MessageTypeCode, Map<string, ValueRule>>> = Object.fromEntries(
+  (
+    [
+      [MessageType.HELLO, { roles: DICT, authmethods: STRING_LIST, authid: STRING, authrole: STRING, authextra: DICT, agent: STRING, resumable: BOOL }],
+      [
+        MessageType.WELCOME,
+        { roles: DICT, authid: STRING, authrole: STRING, authmethod: STRING, authprovider: STRING, authextra: DICT, agent: STRING, realm: STRING, resumed: BOOL, resumable: BOOL, resume_token: STRING },
+      ],
+      [MessageType.ABORT, { message: STRING }],
+      [MessageType.GOODBYE, { message: STRING, resumable: BOOL }],
+      [MessageType.ERROR, { ...IDENTIFY('callee'), forward_for: FORWARD_FOR, ...PASSTHRU }],
+      [
+        MessageType.PUBLISH,
+        {
+          acknowledge: BOOL,
+          exclude_me: BOOL,
+          disclose_me: BOOL,
+          retain: BOOL,
+          exclude: ID_LIST,
+          exclude_authid: STRING_LIST,
+          exclude_authrole: STRING_LIST,
+          eligible: ID_LIST,
+          eligible_authid: STRING_LIST,
+          eligible_authrole: STRING_LIST,
+          transaction_hash: STRING,
+          forward_for: FORWARD_FOR,
+          ...PASSTHRU,
+        },
+      ],
+      [MessageType.SUBSCRIBE, { get_retained: BOOL, forward_for: FORWARD_FOR }],
+      [MessageType.UNSUBSCRIBED, { subscription: ID, reason: URI }],
+      [
+        MessageType.EVENT,
+        { ...IDENTIFY('publisher'), topic: URI, retained: BOOL, transaction_hash: STRING, x_acknowledged_delivery: BOOL, forward_for: FORWARD_FOR, ...PASSTHRU },
+      ],
+      [
+        MessageType.CALL,
+        { timeout: MILLIS, receive_progress: BOOL, progress: BOOL, disclose_me: BOOL, transaction_hash: STRING, rkey: STRING, ...IDENTIFY('caller'), forward_for: FORWARD_FOR, ...PASSTHRU },
+      ],
+      [MessageType.CANCEL, { mode: oneOf('skip', 'kill', 'killnowait'), forward_for: FORWARD_FOR }],
+      [MessageType.RESULT, { progress: BOOL, ...IDENTIFY('callee'), forward_for: FORWARD_FOR, ...PASSTHRU }],
+      [
+        MessageType.REGISTER,
+        { invoke: STRING, concurrency: POSITIVE_INT, disclose_caller: BOOL, force_reregister: BOOL, forward_timeout: BOOL, forward_for: FORWARD_FOR },
+      ],
+      [MessageType.UNREGISTERED, { registration: ID, reason: URI }],
+      [
+        MessageType.INVOCATION,
+        { timeout: MILLIS, receive_progress: BOOL, progress: BOOL, ...IDENTIFY('caller'), procedure: URI, transaction_hash: STRING, forward_for: FORWARD_FOR, ...PASSTHRU },
+      ],
+      [MessageType.INTERRUPT, { mode: oneOf('kill', 'killnowait'), reason: URI, forward_for: FORWARD_FOR }],
+      [MessageType.YIELD, { progress: BOOL, ...IDENTIFY('callee'), forward_for: FORWARD_FOR, ...PASSTHRU }],
+    ] as [MessageTypeCode, Record<string, ValueRule>][]
+  ).map(([code, rules]) => [code, new Map(Object.entries(rules))]),
+);
+
+/** Checks the attributes of an Options/Details dict that the spec types (see VALUE_RULES). */
+function checkValues(name: MessageTypeName, field: string, dict: WampDict, rules: Map<string, ValueRule> | undefined): void {
+  if (rules === undefined) return;
+  for (const key in dict) {
+    const rule = rules.get(key);
+    if (rule === undefined) continue;
+    const v = dict[key];
+    if (v === null || v === undefined || rule.ok(v)) continue;
+    throw protocolViolation(`${name}.${field}.${key} must be ${rule.expected}, got ${describe(v)}`);
+  }
+}
+
 /** Whether Options/Details select payload passthru mode (`ppt_scheme`, or `enc_algo` as in the test vectors). */
 function isPassthru(dict: WampDict): boolean {
   return typeof dict.ppt_scheme === 'string' || typeof dict.enc_algo === 'string';
@@ -481,8 +630,10 @@ const ARGS = 'Arguments|list, ArgumentsKw|dict';
  * type (IDs integers in [1, 2^53], dicts plain objects, lists arrays, URIs valid
  * under the chosen rules, with empty components only for prefix/wildcard
  * SUBSCRIBE/REGISTER), that an ERROR answers a request type that can fail, and
- * that ArgumentsKw only follows Arguments. Options and Details are passed through
- * as they are (apart from SUBSCRIBE/REGISTER `match`, which decides the URI rules).
+ * that ArgumentsKw only follows Arguments. In Options and Details, the
+ * attributes the spec gives a type (`acknowledge|bool`, `exclude|list[id]`,
+ * `timeout|integer`, `match`, `mode`, `forward_for`, ...) must have it; other
+ * attributes are passed through untouched.
  *
  * The returned message shares its dicts and lists with `raw` (no copies).
  *

@@ -431,7 +431,8 @@ describe('parseMessage: invalid messages', () => {
       assertViolation(() => parseMessage([...wire, {}]), 'passthru', JSON.stringify(wire));
     }
     assertViolation(() => parseMessage([3, { ppt_scheme: 'wamp' }, 'wamp.x', b]), 'ABORT.Arguments');
-    assertViolation(() => parseMessage([16, 1, { ppt_scheme: 1 }, 'com.a', b]), 'PUBLISH.Arguments');
+    // A ppt_scheme that is not a string is itself a violation (Options values are typed).
+    assertViolation(() => parseMessage([16, 1, { ppt_scheme: 1 }, 'com.a', b]), 'PUBLISH.Options.ppt_scheme must be a string');
   });
 });
 
