@@ -144,3 +144,36 @@ test('a client offering no WAMP subprotocol is refused; garbage on the port does
   const s = await wsSession('wamp.2.json');
   await s.leave();
 });
+
+test('TLS on the one port: wss:// and RawSocket over TLS, https static files', async () => {
+  const { selfSignedCert } = await import('../unit/adapters/node/_util.js');
+  const cert = selfSignedCert();
+  assert.ok(cert, 'openssl is needed (Debian: openssl)');
+  const secure = new Router({ realms: [{ name: 'realm1' }] });
+  const { port: sport } = await secure.listen({ port: 0, tls: cert, static: { root } });
+  try {
+    const wsTransport = await (await import('../../src/index.node.js')).connectWebSocket(`wss://127.0.0.1:${sport}/ws`, {
+      webSocketOptions: { tls: { ca: cert.cert } },
+    });
+    assert.equal(wsTransport.info.type, 'websocket');
+    const a = await Session.join(wsTransport, 'realm1');
+    const rs = await connectRawSocket({ host: '127.0.0.1', port: sport, serializer: 'cbor', tls: { ca: cert.cert, servername: 'localhost' } });
+    const b = await Session.join(rs, 'realm1');
+    await b.register('com.example.secure', () => 'over tls');
+    assert.equal((await a.call('com.example.secure')).args[0], 'over tls');
+    const { request: httpsRequest } = await import('node:https');
+    const page = await new Promise<string>((resolve, reject) => {
+      httpsRequest({ host: '127.0.0.1', port: sport, path: '/', ca: cert.cert }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      })
+        .on('error', reject)
+        .end();
+    });
+    assert.equal(page, '<title>demo</title>');
+    await Promise.all([a.leave(), b.leave()]);
+  } finally {
+    await secure.close();
+  }
+});
