@@ -28,6 +28,8 @@
 // Usage: node bench/router/run.mjs [--quick] [--repeat N] [--rows a,b]
 //          [--routers ours,fox] [--seconds S] [--warmup S] [--idle-sessions N]
 //          [--no-pin] [--out bench/build/router-results.json] [--md FILE] [--list]
+//          [--profile DIR]  (router processes run with --cpu-prof into DIR;
+//                            summarise with node bench/wamp/profile.mjs DIR)
 // Defaults: 1 s warm-up + 3 s timed, 1 repeat (about 2 minutes; --repeat 3
 // about 6). --quick: 0.3 s + 0.7 s, 1,000 idle sessions (under a minute).
 // Exit code 1 if any measurement failed or saw errors, wrong results or lost events.
@@ -87,6 +89,7 @@ const spec = {
     pin: true,
     out: path.join(BUILD, 'router-results.json'),
     md: null,
+    profile: null,
     list: false,
     help: false,
   },
@@ -101,6 +104,7 @@ const spec = {
     '--no-pin': { key: 'pin', flag: true, value: false },
     '--out': { key: 'out', parse: (v) => path.resolve(v) },
     '--md': { key: 'md', parse: (v) => path.resolve(v) },
+    '--profile': { key: 'profile', parse: (v) => path.resolve(v) },
     '--list': { key: 'list', flag: true },
     '--help': { key: 'help', flag: true },
     '-h': { key: 'help', flag: true },
@@ -149,6 +153,11 @@ async function main() {
   const bundle = buildBundle();
   const env = environment({});
   if (!o.pin) env.pin = false;
+  if (o.profile) {
+    fs.mkdirSync(o.profile, { recursive: true });
+    env.profile = { dir: o.profile, who: 'router' };
+    console.log(`note: --profile: router processes write CPU profiles to ${path.relative(ROOT, o.profile)}; figures of this run are slowed by profiling`);
+  }
   const meta = {
     ...machine(),
     date: new Date().toISOString(),
@@ -208,7 +217,7 @@ async function main() {
   if (bad) process.exitCode = 1;
 }
 
-const METRICS = ['rate', 'router_us', 'client_us', 'p50_us', 'p99_us', 'router_cpu_pct', 'kib_per_session', 'joins_per_s', 'opened', 'rss_before_kib', 'rss_after_kib'];
+const METRICS = ['others_router_core_pct', 'others_client_core_pct', 'rate', 'router_us', 'client_us', 'p50_us', 'p99_us', 'router_cpu_pct', 'kib_per_session', 'joins_per_s', 'opened', 'rss_before_kib', 'rss_after_kib'];
 
 function summarise(row, results) {
   for (const r of results.values()) {
@@ -234,6 +243,10 @@ function summarise(row, results) {
     if (r.lost) n.push(`${r.lost} events lost`);
     if (row.kind === 'idle' && r.opened < r.samples[0].sessions) n.push(`only ${r.opened} sessions opened`);
     if (row.kind !== 'idle' && r.router_cpu_pct != null && r.router_cpu_pct < 85) n.push(`router at ${fmt(r.router_cpu_pct, 0)}% CPU: not router-bound`);
+    const noisy = [];
+    if (r.others_router_core_pct > 15) noisy.push(`router core ${fmt(r.others_router_core_pct, 0)}%`);
+    if (r.others_client_core_pct > 15) noisy.push(`client core ${fmt(r.others_client_core_pct, 0)}%`);
+    if (noisy.length) n.push(`NOISY: others used ${noisy.join(', ')}`);
     r.notes = n;
   }
 }

@@ -27,6 +27,8 @@
 //          [--serializers json,msgpack,cbor] [--clients ours,autobahn,wampy]
 //          [--router ours|fox] [--seconds S] [--warmup S] [--no-pin]
 //          [--out bench/build/wamp-results.json] [--md FILE] [--list]
+//          [--profile DIR]  (client processes run with --cpu-prof into DIR;
+//                            summarise with node bench/wamp/profile.mjs DIR)
 // Defaults: 1 s warm-up + 3 s timed, 1 repeat (about 3 minutes; --repeat 3
 // about 8). --quick: 0.3 s + 0.7 s (under a minute).
 // Exit code 1 if any measurement failed or saw errors, wrong results or lost events.
@@ -78,6 +80,7 @@ const spec = {
     pin: true,
     out: path.join(BUILD, 'wamp-results.json'),
     md: null,
+    profile: null,
     list: false,
     help: false,
   },
@@ -93,6 +96,7 @@ const spec = {
     '--no-pin': { key: 'pin', flag: true, value: false },
     '--out': { key: 'out', parse: (v) => path.resolve(v) },
     '--md': { key: 'md', parse: (v) => path.resolve(v) },
+    '--profile': { key: 'profile', parse: (v) => path.resolve(v) },
     '--list': { key: 'list', flag: true },
     '--help': { key: 'help', flag: true },
     '-h': { key: 'help', flag: true },
@@ -135,6 +139,11 @@ async function main() {
   const t0 = Date.now();
   const bundle = buildBundle();
   const env = environment({ pin: o.pin });
+  if (o.profile) {
+    fs.mkdirSync(o.profile, { recursive: true });
+    env.profile = { dir: o.profile, who: 'clients' };
+    console.log(`note: --profile: client processes write CPU profiles to ${path.relative(ROOT, o.profile)}; figures of this run are slowed by profiling`);
+  }
   const meta = {
     ...machine(),
     date: new Date().toISOString(),
@@ -190,7 +199,7 @@ async function main() {
   if (bad) process.exitCode = 1;
 }
 
-const METRICS = ['rate', 'client_us', 'caller_us', 'callee_us', 'subscriber_us', 'publisher_us', 'router_us', 'p50_us', 'p99_us', 'router_cpu_pct', 'caller_cpu_pct', 'callee_cpu_pct', 'subscriber_cpu_pct', 'publisher_cpu_pct'];
+const METRICS = ['others_router_core_pct', 'others_client_core_pct', 'rate', 'client_us', 'caller_us', 'callee_us', 'subscriber_us', 'publisher_us', 'router_us', 'p50_us', 'p99_us', 'router_cpu_pct', 'caller_cpu_pct', 'callee_cpu_pct', 'subscriber_cpu_pct', 'publisher_cpu_pct'];
 
 function summarise(row, results) {
   for (const r of results.values()) {
@@ -217,7 +226,17 @@ function notes(row, r) {
   if (r.bad) n.push(`${r.bad} wrong results`);
   if (r.lost) n.push(`${r.lost} events lost`);
   if (r.router_cpu_pct >= 90) n.push(`router-bound (router ${fmt(r.router_cpu_pct, 0)}% CPU)`);
+  const noisy = noise(r);
+  if (noisy) n.push(noisy);
   return n;
+}
+
+/** NOISY when other tasks took more than 15% of the router's or the clients' core (median over repeats). */
+function noise(r) {
+  const parts = [];
+  if (r.others_router_core_pct > 15) parts.push(`router core ${fmt(r.others_router_core_pct, 0)}%`);
+  if (r.others_client_core_pct > 15) parts.push(`client core ${fmt(r.others_client_core_pct, 0)}%`);
+  return parts.length ? `NOISY: others used ${parts.join(', ')}` : '';
 }
 
 function renderMarkdown(report) {

@@ -52,6 +52,9 @@ export function buildBundle() {
     '--target=es2022',
     '--packages=external',
     '--log-level=warning',
+    // a source map next to the bundle, so CPU profiles can be read in terms of
+    // src/ files and lines (bench/wamp/profile.mjs)
+    '--sourcemap',
     `--outfile=${path.relative(ROOT, BUNDLE)}`,
   ];
   const r = spawnSync(esbuild, args, { cwd: ROOT, encoding: 'utf8' });
@@ -101,7 +104,7 @@ export function machine() {
  * the pid is node's own.
  */
 export class Child {
-  constructor(name, config, { env, cpu, timeoutMs = 60000 }) {
+  constructor(name, config, { env, cpu, timeoutMs = 60000, nodeArgs = [] }) {
     this.name = name;
     this.out = '';
     this.err = '';
@@ -110,7 +113,7 @@ export class Child {
     this.events = [];
     this.eventWaiters = [];
     this.seq = 0;
-    const cmd = [process.execPath, CHILD];
+    const cmd = [process.execPath, ...nodeArgs, CHILD];
     const pre = [];
     if (env.nofile) pre.push('prlimit', `--nofile=${env.nofile}:${env.nofile}`);
     if (env.pin && cpu != null) pre.push('taskset', '-c', String(cpu));
@@ -249,6 +252,36 @@ export function readRssKiB(pid) {
   } catch {
     return null;
   }
+}
+
+/** Per-CPU busy and total jiffies from /proc/stat (null where unreadable). */
+export function cpuTimes() {
+  try {
+    const out = {};
+    for (const line of fs.readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+      if (!m) continue;
+      const v = m[2].trim().split(/\s+/).map(Number);
+      const idle = (v[3] ?? 0) + (v[4] ?? 0); // idle + iowait
+      const total = v.slice(0, 8).reduce((a, b) => a + b, 0); // user .. steal
+      out[m[1]] = { busy: total - idle, total };
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * How busy a core was between two cpuTimes() readings, minus what our own
+ * processes on it used (`ownPct`): the share of the core other tasks took.
+ */
+export function othersPct(a, b, cpu, ownPct) {
+  const x = a?.[cpu];
+  const y = b?.[cpu];
+  if (!x || !y || y.total <= x.total) return null;
+  const busy = ((y.busy - x.busy) / (y.total - x.total)) * 100;
+  return Math.max(0, busy - (ownPct ?? 0));
 }
 
 /** Differences between two marks of one child: seconds, CPU µs, counters. */

@@ -6,13 +6,13 @@
 // Processes: the router on the router core, every client process on the
 // client core (both pinned when taskset is there).
 
-import { Child, delta, readRssKiB, sleep } from './harness.mjs';
+import { Child, cpuTimes, delta, othersPct, readRssKiB, sleep } from './harness.mjs';
 
 const STARTUP_MS = 30000;
 
 /** Starts a router child; resolves with { router, url }. */
 export async function startRouter(kind, env, { deflate = false } = {}) {
-  const router = new Child(`router(${kind})`, { role: 'router', kind, deflate }, { env, cpu: env.routerCpu });
+  const router = new Child(`router(${kind})`, { role: 'router', kind, deflate }, { env, cpu: env.routerCpu, nodeArgs: profileArgs(env, 'router', kind) });
   try {
     const ready = await router.waitEvent('ready', STARTUP_MS);
     return { router, url: ready.url, pid: ready.pid };
@@ -23,7 +23,18 @@ export async function startRouter(kind, env, { deflate = false } = {}) {
 }
 
 function client(name, config, env) {
-  return new Child(name, config, { env, cpu: env.clientCpu });
+  return new Child(name, config, { env, cpu: env.clientCpu, nodeArgs: profileArgs(env, 'clients', `${config.role}-${config.lib}-${config.ser}`) });
+}
+
+/**
+ * `--cpu-prof` for the processes `env.profile.who` names ('router' or
+ * 'clients'), written to `env.profile.dir` when the process exits. A profiled
+ * process runs slower: its figures are for finding hot spots, not for tables.
+ */
+let profiles = 0;
+function profileArgs(env, who, tag) {
+  if (!env.profile || env.profile.who !== who) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${env.profile.dir}`, `--cpu-prof-name=${tag}-${Date.now()}-${++profiles}.cpuprofile`];
 }
 
 async function ready(children) {
@@ -35,6 +46,19 @@ async function stopAll(children) {
 }
 
 const pct = (d) => (d.seconds > 0 ? d.cpu_us / (d.seconds * 1e4) : null);
+
+/**
+ * The share of the router's core and of the clients' core that other tasks
+ * (other people's work on a shared machine) took during the window. Only
+ * meaningful when pinned.
+ */
+function others(env, ta, tb, routerPct, clientsPct) {
+  if (!env.pin) return {};
+  return {
+    others_router_core_pct: othersPct(ta, tb, env.routerCpu, routerPct),
+    others_client_core_pct: othersPct(ta, tb, env.clientCpu, clientsPct),
+  };
+}
 
 /**
  * RPC: one callee process (registers bench.echo, returns its args) and one
@@ -54,9 +78,11 @@ export async function measureRpc({ routerKind, lib, ser, inflight, env, warmup, 
     await ready([caller]);
     await caller.request('run');
     await sleep(warmup * 1000);
+    const ta = cpuTimes();
     const a = await Promise.all([router.mark(), callee.mark(), caller.request('mark', { latency: 'reset' })]);
     await sleep(seconds * 1000);
     const b = await Promise.all([router.mark(), callee.mark(), caller.request('mark', { latency: 'report' })]);
+    const tb = cpuTimes();
     const stop = await caller.request('stop', {}, 20000);
     const [r, ce, ca] = a.map((x, i) => delta(x, b[i]));
     const calls = ca.counts.calls;
@@ -78,6 +104,7 @@ export async function measureRpc({ routerKind, lib, ser, inflight, env, warmup, 
       callee_cpu_pct: pct(ce),
       router_cpu_pct: pct(r),
       router_rss_kib: r.rss_kib,
+      ...others(env, ta, tb, pct(r), pct(ca) + pct(ce)),
       bad: stop.bad || 0,
       errors,
       first_error: firstError,
@@ -118,9 +145,11 @@ export async function measurePubsub({ routerKind, lib, ser, fanout, env, warmup,
     await ready([pub]);
     await pub.request('run');
     await sleep(warmup * 1000);
+    const ta = cpuTimes();
     const a = await Promise.all([router.mark(), subs.mark(), pub.mark()]);
     await sleep(seconds * 1000);
     const b = await Promise.all([router.mark(), subs.mark(), pub.mark()]);
+    const tb = cpuTimes();
     const stop = await pub.request('stop');
     const expected = stop.published * fanout;
     const drain = await subs.request('drain', { expected, timeoutMs: 5000 }, 15000);
@@ -142,6 +171,7 @@ export async function measurePubsub({ routerKind, lib, ser, fanout, env, warmup,
       publisher_cpu_pct: pct(p),
       router_cpu_pct: pct(r),
       router_rss_kib: r.rss_kib,
+      ...others(env, ta, tb, pct(r), pct(s) + pct(p)),
       window,
       ack_every: ackEvery,
       published_total: stop.published,
@@ -171,9 +201,11 @@ export async function measureHandshakes({ routerKind, lib, ser, parallel, env, w
     await ready([hs]);
     await hs.request('run');
     await sleep(warmup * 1000);
+    const ta = cpuTimes();
     const a = await Promise.all([router.mark(), hs.mark()]);
     await sleep(seconds * 1000);
     const b = await Promise.all([router.mark(), hs.mark()]);
+    const tb = cpuTimes();
     const stop = await hs.request('stop', {}, 30000);
     const [r, h] = a.map((x, i) => delta(x, b[i]));
     const cycles = h.counts.cycles;
@@ -187,6 +219,7 @@ export async function measureHandshakes({ routerKind, lib, ser, parallel, env, w
       router_cpu_pct: pct(r),
       client_cpu_pct: pct(h),
       router_rss_kib: r.rss_kib,
+      ...others(env, ta, tb, pct(r), pct(h)),
       errors: (stop.errors || 0) + (rmark.counts.errors || 0),
       first_error: stop.first_error || rmark.first_error || '',
     };
