@@ -1,0 +1,293 @@
+// What the browser tests run inside the page: plain browser JavaScript (no
+// imports, no build step), working on the API object `window.A` — the UMD
+// global `Autostrada`, or the ESM modules gathered by esm-main.js. Each entry
+// of `window.autostradaTest` returns plain data for the Node side to assert.
+'use strict';
+
+window.cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.cspViolations.push(`${e.violatedDirective}: ${e.blockedURI || 'inline/eval'}`);
+});
+if (!window.A && window.Autostrada) window.A = window.Autostrada;
+
+(() => {
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const wsUrl = () => `ws://${location.host}/ws`;
+
+  function serializersOf(A, names) {
+    return names.map((n) => {
+      if (n === 'json') return new A.JsonSerializer();
+      if (n === 'msgpack') return new A.MsgpackSerializer();
+      if (n === 'cbor') return new A.CborSerializer();
+      throw new Error(`unknown serializer ${n}`);
+    });
+  }
+
+  /** Opens a transport: `transport` is 'websocket' (native WebSocket) or 'websocketstream'. */
+  function connect(A, transport, options) {
+    const serializers = serializersOf(A, options.serializers || ['json']);
+    const rest = { ...options, serializers };
+    if (transport === 'websocket') return A.connectWebSocket(options.url || wsUrl(), rest);
+    if (transport === 'websocketstream') return A.connectWampWebSocketStream(options.url || wsUrl(), rest);
+    throw new Error(`unknown transport ${transport}`);
+  }
+
+  function pattern(n, seed) {
+    const b = new Uint8Array(n);
+    let x = seed >>> 0 || 1;
+    for (let i = 0; i < n; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      b[i] = x >>> 24;
+    }
+    return b;
+  }
+
+  function sameBytes(a, b) {
+    if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+
+  function errorOf(e) {
+    return { name: e && e.name, code: e && e.code, uri: e && e.uri, args: e && e.args, message: String(e && e.message) };
+  }
+
+  async function rejection(promise) {
+    try {
+      await promise;
+    } catch (e) {
+      return errorOf(e);
+    }
+    throw new Error('expected a rejection');
+  }
+
+  const authenticatorsOf = (A, auth) => {
+    switch (auth.method) {
+      case 'ticket':
+        return [A.ticket(auth.secret, { authid: auth.authid })];
+      case 'wampcra':
+        return [A.wampcra(auth.secret, { authid: auth.authid })];
+      case 'cryptosign':
+        return [A.cryptosign(auth.privateKeyHex, auth.authid ? { authid: auth.authid } : {})];
+      case 'wamp-scram':
+        return [A.scram(auth.secret, auth.authid)];
+      case 'scram':
+        return [A.scram(auth.secret, auth.authid, { dialect: 'autobahn' })];
+      default:
+        throw new Error(`unknown auth method ${auth.method}`);
+    }
+  };
+
+  window.autostradaTest = {
+    /**
+     * RPC, errors, PubSub, progressive results (three ways), cancel with an
+     * AbortSignal, a large binary round trip, leave.
+     */
+    async basics(A, { transport, serializers, protocols, binarySize = 4 * 1024 * 1024 }) {
+      const out = {};
+      const t = await connect(A, transport, { serializers, ...(protocols ? { protocols } : {}) });
+      out.protocol = t.info.protocol;
+      const session = await A.Session.join(t, 'realm1');
+      out.joined = { id: typeof session.id, authmethod: session.authmethod };
+
+      // RPC, both directions through the router.
+      out.add = (await session.call('test.add', [2, 3])).args[0];
+      await session.register('page.mul', (args) => args[0] * args[1]);
+      out.mul = (await session.call('page.mul', [6, 7])).args[0];
+      out.error = await rejection(session.call('test.fail', ['why']));
+      out.noProcedure = (await rejection(session.call('test.nobody.home'))).uri;
+
+      // PubSub: an event from the backend, and our own acknowledged publication.
+      const events = [];
+      let gotTwo;
+      const two = new Promise((resolve) => (gotTwo = resolve));
+      const sub = await session.subscribe('test.topic', (args, kwargs) => {
+        events.push([args[0], kwargs.from]);
+        if (events.length === 2) gotTwo();
+      });
+      await session.call('test.publish', ['test.topic', 'from backend']);
+      const pub = await session.publish('test.topic', ['from page'], { from: 'page' }, { acknowledge: true, exclude_me: false });
+      out.publication = typeof pub.id;
+      await Promise.race([two, sleep(5000)]);
+      out.events = events.sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+      await session.unsubscribe(sub);
+
+      // Progressive results: async iterator, onProgress, ReadableStream.
+      const call = session.callProgressive('test.progress', [4]);
+      const iterated = [];
+      for await (const r of call) iterated.push(r.args[0]);
+      out.progressive = { iterated, final: (await call.result).args[0] };
+      const viaCallback = [];
+      const final = await session.call('test.progress', [3], {}, { onProgress: (r) => viaCallback.push(r.args[0]) });
+      out.onProgress = { progress: viaCallback, final: final.args[0] };
+      const streamed = [];
+      const streamCall = session.callProgressive('test.progress', [2]);
+      const reader = streamCall.toReadableStream().getReader();
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) break;
+        streamed.push(r.value.args[0]);
+      }
+      out.stream = { streamed, final: (await streamCall.result).args[0] };
+
+      // Cancel: abort a call the backend never answers; the backend sees the INTERRUPT.
+      const interruptsBefore = (await session.call('test.interrupts')).args[0];
+      const abort = new AbortController();
+      const slow = session.call('test.slow', [], {}, { signal: abort.signal });
+      await sleep(100);
+      abort.abort(new Error('user gave up'));
+      out.canceled = (await rejection(slow)).code;
+      let interrupts = interruptsBefore;
+      for (let i = 0; i < 100 && interrupts === interruptsBefore; i++) {
+        await sleep(20);
+        interrupts = (await session.call('test.interrupts')).args[0];
+      }
+      out.interrupted = interrupts - interruptsBefore;
+
+      // A large binary message both ways.
+      if (binarySize > 0) {
+        const blob = pattern(binarySize, 7);
+        const started = performance.now();
+        const echoed = await session.call('test.echo', [blob], { name: 'blob' });
+        out.binary = {
+          same: sameBytes(echoed.args[0], blob),
+          size: echoed.args[0] && echoed.args[0].length,
+          kwargs: echoed.kwargs,
+          ms: Math.round(performance.now() - started),
+        };
+      }
+
+      const left = await session.leave();
+      out.left = left.reason;
+      out.cspViolations = window.cspViolations;
+      return out;
+    },
+
+    /** Joins with one authentication method; returns what WELCOME said. */
+    async auth(A, { transport, serializers, auth }) {
+      const t = await connect(A, transport, { serializers });
+      const session = await A.Session.join(t, 'realm1', { authenticators: authenticatorsOf(A, auth) });
+      const who = { authid: session.authid, authrole: session.authrole, authmethod: session.authmethod };
+      who.add = (await session.call('test.add', [20, 22])).args[0];
+      await session.leave();
+      return who;
+    },
+
+    /** A join that must fail (wrong secret): the error code and URI. */
+    async authFails(A, { transport, serializers, auth }) {
+      const t = await connect(A, transport, { serializers });
+      return rejection(A.Session.join(t, 'realm1', { authenticators: authenticatorsOf(A, auth) }));
+    },
+
+    /** Connecting that must fail: the error code and URI. */
+    async connectFails(A, { transport, options }) {
+      return rejection(connect(A, transport, options));
+    },
+
+    /**
+     * Keeps a session up across router restarts with RetryPolicy: on each join,
+     * register `page.ping` and subscribe `test.ticks`. State in window.keeper.
+     */
+    startKeeper(A, { transport, serializers }) {
+      const keeper = (window.keeper = { joins: 0, events: [], errors: [], closes: [], stopped: false, session: null });
+      const policy = new A.RetryPolicy({ initial_retry_delay: 0.05, max_retry_delay: 0.5, retry_delay_jitter: 0, max_retries: 200 });
+      (async () => {
+        while (!keeper.stopped) {
+          try {
+            const t = await connect(A, transport, { serializers, timeout: 2000 });
+            const session = await A.Session.join(t, 'realm1', { timeout: 2000 });
+            policy.reset();
+            keeper.session = session;
+            const joinNumber = keeper.joins;
+            await session.register('page.ping', (args) => `pong ${args[0]} from join ${joinNumber}`);
+            await session.subscribe('test.ticks', (args) => keeper.events.push(args[0]));
+            keeper.joins++;
+            const info = await session.closed;
+            keeper.closes.push(info.reason);
+          } catch (e) {
+            keeper.errors.push(e && e.code ? e.code : String(e));
+          }
+          keeper.session = null;
+          const delay = policy.nextDelay();
+          if (delay === null) {
+            keeper.errors.push('gave up');
+            return;
+          }
+          await sleep(delay);
+        }
+      })();
+      return true;
+    },
+
+    async stopKeeper() {
+      const keeper = window.keeper;
+      keeper.stopped = true;
+      if (keeper.session) await keeper.session.leave();
+      return { joins: keeper.joins, events: keeper.events, closes: keeper.closes };
+    },
+
+    /**
+     * The page without ReadableStream: a progressive call through the async
+     * iterator and, if a polyfill is loaded, through toReadableStream().
+     */
+    async progressiveWithoutNativeStreams(A, { transport }) {
+      const t = await connect(A, transport, { serializers: ['json'] });
+      const session = await A.Session.join(t, 'realm1');
+      const iterated = [];
+      const call = session.callProgressive('test.progress', [3]);
+      for await (const r of call) iterated.push(r.args[0]);
+      let streamed = null;
+      let streamError = null;
+      try {
+        streamed = [];
+        const reader = session.callProgressive('test.progress', [2]).toReadableStream().getReader();
+        for (;;) {
+          const r = await reader.read();
+          if (r.done) break;
+          streamed.push(r.value.args[0]);
+        }
+      } catch (e) {
+        streamed = null;
+        streamError = `${e.name}: ${e.message}`;
+      }
+      await session.leave();
+      return { iterated, final: (await call.result).args[0], streamed, streamError };
+    },
+
+    /**
+     * Backpressure on the send side (WebSocketStream): a callee streams
+     * progressive results with sendProgress, which waits for the transport's
+     * buffer; every chunk arrives, in order.
+     */
+    async sendProgressFlow(A, { transport, chunks, chunkSize }) {
+      const t = await connect(A, transport, { serializers: ['json'] });
+      const session = await A.Session.join(t, 'realm1', { writeHighWaterMark: 64 * 1024 });
+      await session.register('page.stream', async (args, kwargs, details) => {
+        const chunk = pattern(chunkSize, 3);
+        for (let i = 0; i < chunks; i++) await details.sendProgress([i, chunk]);
+        return 'end';
+      });
+      const got = [];
+      let bytes = 0;
+      const final = await session.call('page.stream', [], {}, {
+        onProgress: (r) => {
+          got.push(r.args[0]);
+          bytes += r.args[1].length;
+        },
+      });
+      const inOrder = got.every((v, i) => v === i);
+      await session.leave();
+      return { count: got.length, inOrder, bytes, final: final.args[0] };
+    },
+
+    /** Closing by the router reaches the session as a close reason (WebSocketStream close path). */
+    async killedByRouter(A, { transport }) {
+      const t = await connect(A, transport, { serializers: ['json'] });
+      const session = await A.Session.join(t, 'realm1');
+      const closed = session.closed;
+      await session.call('test.kill_me', [session.id]).catch(() => {});
+      const info = await Promise.race([closed, sleep(5000).then(() => ({ reason: 'still open after 5 s' }))]);
+      return { reason: info.reason, isOpen: session.isOpen };
+    },
+  };
+})();
