@@ -199,10 +199,8 @@ function makeAuthenticators(args: ClientArgs): ClientAuthenticator[] {
 }
 
 function componentOptions(args: ClientArgs, authenticators: ClientAuthenticator[], extra: Partial<ComponentOptions>): ComponentOptions {
-  const transport =
-    'url' in args.transport && args.serializer !== 'json'
-      ? { ...args.transport, serializers: [serializers[args.serializer]] }
-      : args.transport;
+  // Exactly the serializer asked for (the Node connector would otherwise offer all three).
+  const transport = 'url' in args.transport ? { ...args.transport, serializers: [serializers[args.serializer]] } : args.transport;
   return {
     transports: [transport],
     realm: args.realm,

@@ -10,14 +10,18 @@ import { Component } from '../../wamp/component/component.js';
 import { isRawSocketDescriptor, type TransportConnector } from '../../wamp/component/transports.js';
 import type { ComponentOptions } from '../../wamp/component/types.js';
 import { connectWebSocket, type WebSocketConstructor } from '../../wamp/transports/connect.js';
+import { serializers } from '../../wamp/serializers/index.js';
 import { WebSocket as NodeWebSocket } from './client.js';
 import { connectRawSocket } from './rawsocket.js';
 
 const OurWebSocket: WebSocketConstructor = NodeWebSocket;
+/** Offered when a WebSocket descriptor names no serializers (as the Node entry's connectWebSocket). */
+const NODE_SERIALIZERS = [serializers.cbor, serializers.msgpack, serializers.json];
 
 /**
  * Connects a transport descriptor on Node: `{ url: 'ws://…' | 'wss://…' }`
  * with our WebSocket client (unless `options.WebSocket` names another),
+ * offering CBOR, MessagePack and JSON unless the descriptor lists serializers;
  * `{ rawsocket: { host, port } | { path }, serializer?, tls? }` with
  * `connectRawSocket`. Pass it as `ComponentOptions.connect`, or use
  * {@link NodeComponent}.
@@ -46,7 +50,7 @@ export const connectNodeTransport: TransportConnector = (descriptor, signal) => 
   return connectWebSocket(descriptor.url, {
     WebSocket: OurWebSocket,
     ...descriptor.options,
-    ...(descriptor.serializers ? { serializers: descriptor.serializers } : {}),
+    serializers: descriptor.serializers ?? NODE_SERIALIZERS,
     ...(descriptor.headers ? { headers: descriptor.headers } : {}),
     signal,
   });

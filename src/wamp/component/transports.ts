@@ -133,9 +133,10 @@ export function transportFromUrl(url: string, options: TransportFromUrlOptions =
 
 /**
  * The default connector: WebSocket descriptors with `connectWebSocket` and the
- * runtime's global `WebSocket` (browsers, Deno, Node ≥ 22); RawSocket
- * descriptors are refused (`WAMP_ERR_INVALID_ARGUMENT`, a fatal error) — on
- * Node pass the Node entry's connector instead.
+ * runtime's global `WebSocket` (browsers, Deno, Node ≥ 22) or the descriptor's
+ * `options.WebSocket`; RawSocket descriptors, and WebSocket ones in a runtime
+ * without a WebSocket, are refused with `WAMP_ERR_INVALID_ARGUMENT` (a fatal
+ * error, not retried) — on Node pass the Node entry's connector instead.
  */
 export const defaultTransportConnector: TransportConnector = (descriptor, signal) => {
   if (isRawSocketDescriptor(descriptor)) {
@@ -144,6 +145,16 @@ export const defaultTransportConnector: TransportConnector = (descriptor, signal
         'WAMP_ERR_INVALID_ARGUMENT',
         'wamp.error.invalid_argument',
         'RawSocket transports need a connector that speaks RawSocket (on Node: connectNodeTransport from autostrada/server)',
+      ),
+    );
+  }
+  if (!descriptor.options?.WebSocket && typeof (globalThis as { WebSocket?: unknown }).WebSocket !== 'function') {
+    // A setup error, not a network one: retrying cannot help.
+    return Promise.reject(
+      new WampSessionError(
+        'WAMP_ERR_INVALID_ARGUMENT',
+        'wamp.error.invalid_argument',
+        'this runtime has no global WebSocket: give the descriptor options.WebSocket, or a connector (on Node: connectNodeTransport)',
       ),
     );
   }

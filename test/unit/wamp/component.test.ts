@@ -514,6 +514,15 @@ describe('transport descriptors', () => {
     );
     assert.ok(err instanceof WampSessionError);
     assert.equal(isFatalComponentError(err), true);
+    // No WebSocket to use is a setup error: fatal, not retried.
+    const hasGlobal = typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'function';
+    const c = new Component({ transports: [{ url: 'ws://127.0.0.1:1/ws' }], realm: 'realm1', retry: FAST });
+    if (!hasGlobal) {
+      await assert.rejects(c.start(), { code: 'WAMP_ERR_INVALID_ARGUMENT' });
+      assert.equal((await c.done).reason, 'fatal');
+    } else {
+      await assert.rejects(c.start(), { code: 'COMPONENT_ERR_RETRIES_EXHAUSTED' }); // nothing listens on port 1
+    }
     assert.equal(isFatalComponentError(new WampSessionError('WAMP_ERR_TIMEOUT', 'wamp.error.timeout', 't')), false);
     assert.equal(isFatalComponentError(new WampSessionError('WAMP_ERR_JOIN_ABORTED', 'wamp.error.not_authorized', 'x')), true);
     assert.equal(isFatalComponentError(new WampSessionError('WAMP_ERR_JOIN_ABORTED', 'wamp.close.system_shutdown', 'x')), false);
