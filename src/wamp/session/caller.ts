@@ -137,6 +137,9 @@ export class PendingCall implements PendingRequest {
       }),
     );
     this.wire = wireOptions(options, LOCAL_CALL_KEYS);
+    // CALL.Options.timeout is an integer number of ms on the wire (routers abort
+    // the session otherwise); a fractional timeout is rounded up, never down.
+    if (typeof this.wire.timeout === 'number' && Number.isFinite(this.wire.timeout)) this.wire.timeout = Math.ceil(this.wire.timeout);
     if (onProgress) this.wire.receive_progress = true;
     const mode = options.cancelMode;
     this.cancelMode = mode === 'skip' || mode === 'kill' || mode === 'killnowait' ? mode : 'killnowait';

@@ -554,3 +554,22 @@ test('no unhandled rejections in this file', async () => {
   await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(unhandled, []);
 });
+
+test('a fractional timeout goes on the wire rounded up to whole ms', async () => {
+  const { Router } = await import('../../../src/router/router.js');
+  const { createLocalTransportPair } = await import('../../../src/wamp/transport.js');
+  const { Session } = await import('../../../src/wamp/session.js');
+  const router = new Router({ realms: [{ name: 'realm1' }] });
+  const [a, b] = createLocalTransportPair();
+  const [c, d] = createLocalTransportPair();
+  router.attach(b);
+  router.attach(d);
+  const callee = await Session.join(a, 'realm1');
+  const caller = await Session.join(c, 'realm1');
+  await callee.register('com.example.t', () => 'ok');
+  const r = await caller.call('com.example.t', [], {}, { timeout: 1500.2 });
+  assert.equal(r.args[0], 'ok', 'the router accepted the CALL (a fractional timeout would be a protocol violation)');
+  await caller.leave();
+  await callee.leave();
+  await router.close();
+});
