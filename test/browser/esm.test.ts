@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
-import { BrowserFixture, TestPage, expectedBasics, requireDist, withoutTiming } from './fixture.js';
+import { BrowserFixture, closedPort, TestPage, expectedBasics, requireDist, withoutTiming } from './fixture.js';
 import { reconnectScenario } from './reconnect.js';
 
 let fx: BrowserFixture;
@@ -72,12 +72,11 @@ test('ESM: ticket, wampcra (plain and salted), cryptosign, wamp-scram, scram fro
 
 test('ESM: connecting to a closed port fails with WAMP_ERR_CONNECT; a protocol of no given serializer is refused', async () => {
   const page = await TestPage.open(browser, fx.url('esm.html'));
-  // Port 9 (discard) on loopback: nobody listens, refused at once.
-  const refused = await page.run('connectFails', { transport: 'websocket', options: { url: 'ws://127.0.0.1:9/ws', timeout: 5000 } });
+  const refused = await page.run('connectFails', { transport: 'websocket', options: { url: `ws://127.0.0.1:${await closedPort()}/ws`, timeout: 5000 } });
   assert.deepEqual([refused.code, refused.uri], ['WAMP_ERR_CONNECT', 'wamp.close.transport_lost']);
   const badProtocol = await page.run('connectFails', { transport: 'websocket', options: { serializers: ['json'], protocols: ['wamp.2.cbor'] } });
   assert.deepEqual([badProtocol.code, badProtocol.uri], ['WAMP_ERR_INVALID_ARGUMENT', 'wamp.error.invalid_argument']);
-  page.assertNoErrors(/WebSocket connection to 'ws:\/\/127\.0\.0\.1:9\/ws' failed/);
+  page.assertNoErrors(/WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws' failed/);
   await page.close();
 });
 

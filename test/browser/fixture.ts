@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Router } from '../../src/router/server.js';
 import type { RouterServerOptions } from '../../src/router/server.js';
@@ -28,6 +29,15 @@ export const PAGES = join(ROOT, 'test/browser/pages');
 /** Fails clearly when the build output the pages load is missing. */
 export function requireDist(files: string[]): void {
   for (const f of files) assert.ok(existsSync(join(ROOT, f)), `${f} is missing: run \`npm run build\` first (npm test does)`);
+}
+
+/** A loopback port nobody listens on (bound, then released): connecting is refused. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
 }
 
 /** Secrets the pages authenticate with (the router's static principals match). */

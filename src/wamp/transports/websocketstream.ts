@@ -264,7 +264,8 @@ export class WebSocketStreamTransport extends MessageTransport {
     if (this.localFailure || !this.isOpen) return;
     this.localFailure = error;
     this.closeRaw(1000, '');
-    this.finish(code, error.message, false, error);
+    // Reported on a later tick, as a socket's close would be: never from inside send().
+    queueMicrotask(() => this.finish(code, error.message, false, error));
   }
 
   private finish(code: number, reason: string, wasClean: boolean, error?: Error): void {
@@ -351,6 +352,7 @@ export async function connectWampWebSocketStream(url: string, options: ConnectWa
   signal?.addEventListener('abort', onAbort, { once: true });
 
   let wss: WebSocketStreamLike | undefined;
+  let handshakeAborted = false;
   try {
     try {
       wss = new Ctor(url, { protocols: [...protocols], signal: abort.signal });
@@ -367,7 +369,10 @@ export async function connectWampWebSocketStream(url: string, options: ConnectWa
         abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
       });
     } catch (err) {
-      if (why) throw why;
+      if (why) {
+        handshakeAborted = true;
+        throw why;
+      }
       const e = err as { closeCode?: unknown; message?: unknown };
       const detail = typeof e?.closeCode === 'number' ? ` (${e.closeCode})` : typeof e?.message === 'string' && e.message ? `: ${e.message}` : '';
       throw connectError(`could not connect to ${url}${detail}`, err);
@@ -378,10 +383,15 @@ export async function connectWampWebSocketStream(url: string, options: ConnectWa
     }
     return new WebSocketStreamTransport(wss, conn, { ...transportOptions, serializers });
   } catch (err) {
-    try {
-      wss?.close();
-    } catch {
-      // closing a stream that never opened is best effort
+    // The signal already ended an aborted handshake. Chromium 156 crashes the
+    // page's renderer when close() is then called on that stream (measured:
+    // test/browser/websocketstream.test.ts, connect failures), so we do not.
+    if (!handshakeAborted) {
+      try {
+        wss?.close();
+      } catch {
+        // closing a stream that never opened is best effort
+      }
     }
     throw err instanceof WampSessionError ? err : connectError(`could not connect to ${url}`, err);
   } finally {

@@ -280,6 +280,61 @@ if (!window.A && window.Autostrada) window.A = window.Autostrada;
       return { count: got.length, inOrder, bytes, final: final.args[0] };
     },
 
+    /** bufferedAmount counts a large message until the browser took it, then drops to 0. */
+    async bufferedAmount(A, { transport, size }) {
+      const t = await connect(A, transport, { serializers: ['cbor'] });
+      const session = await A.Session.join(t, 'realm1');
+      const before = t.bufferedAmount;
+      const pending = session.call('test.echo', [pattern(size, 5)]);
+      const queued = t.bufferedAmount;
+      const echoed = await pending;
+      await sleep(50);
+      const after = t.bufferedAmount;
+      await session.leave();
+      return { before, queuedAtLeastSize: queued >= size, after, echoed: echoed.args[0].length };
+    },
+
+    /** A message above maxMessageSize ends the transport with 1009 and WAMP_ERR_BUFFER_OVERFLOW. */
+    async tooBig(A, { transport, maxMessageSize, size }) {
+      const t = await connect(A, transport, { serializers: ['msgpack'], maxMessageSize });
+      const session = await A.Session.join(t, 'realm1');
+      const call = await rejection(session.call('test.echo', [pattern(size, 1)]));
+      const info = await session.closed;
+      return { call: call.code, reason: info.reason, code: info.transport && info.transport.code, error: info.transport && info.transport.error && info.transport.error.code, isOpen: t.isOpen };
+    },
+
+    /** More than maxBufferedBytes waiting to be sent ends the transport, it does not buffer on. */
+    async sendOverflow(A, { transport, maxBufferedBytes, size }) {
+      const t = await connect(A, transport, { serializers: ['msgpack'], maxBufferedBytes });
+      const session = await A.Session.join(t, 'realm1');
+      const call = await rejection(session.call('test.echo', [pattern(size, 1)]));
+      const info = await session.closed;
+      return { call: call.code, reason: info.reason, code: info.transport && info.transport.code, error: info.transport && info.transport.error && info.transport.error.code };
+    },
+
+    /** Without a WebSocketStream global, connecting says so. */
+    async withoutWebSocketStream(A) {
+      const saved = globalThis.WebSocketStream;
+      delete globalThis.WebSocketStream;
+      try {
+        return await rejection(connect(A, 'websocketstream', {}));
+      } finally {
+        globalThis.WebSocketStream = saved;
+      }
+    },
+
+    /** Connecting aborted by the caller's signal, before and during the handshake. */
+    async abortedConnect(A, { transport, url }) {
+      const pre = new AbortController();
+      pre.abort(new Error('not today'));
+      const before = await rejection(connect(A, transport, { url, signal: pre.signal }));
+      const mid = new AbortController();
+      setTimeout(() => mid.abort(new Error('changed my mind')), 200);
+      const started = performance.now();
+      const during = await rejection(connect(A, transport, { url, signal: mid.signal, timeout: 10000 }));
+      return { before: [before.code, before.message], during: [during.code, during.message], ms: Math.round(performance.now() - started) };
+    },
+
     /** Closing by the router reaches the session as a close reason (WebSocketStream close path). */
     async killedByRouter(A, { transport }) {
       const t = await connect(A, transport, { serializers: ['json'] });
