@@ -262,9 +262,12 @@ export function cpuTimes() {
       const m = /^cpu(\d+)\s+(.*)$/.exec(line);
       if (!m) continue;
       const v = m[2].trim().split(/\s+/).map(Number);
-      const idle = (v[3] ?? 0) + (v[4] ?? 0); // idle + iowait
-      const total = v.slice(0, 8).reduce((a, b) => a + b, 0); // user .. steal
-      out[m[1]] = { busy: total - idle, total };
+      // user nice system idle iowait irq softirq steal: busy = user + nice +
+      // system + steal. Interrupt and softirq time is left out: on loopback
+      // most of it is our own TCP traffic, which no process is charged for.
+      const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+      const busy = (v[0] ?? 0) + (v[1] ?? 0) + (v[2] ?? 0) + (v[7] ?? 0);
+      out[m[1]] = { busy, total };
     }
     return out;
   } catch {
