@@ -9,7 +9,8 @@
  *   condition, the package's `sideEffects: false`): {@link TREE_SHAKEN_BUDGET};
  * - MessagePack, CBOR and the auth methods stay out of that app;
  * - ours is smaller than Autobahn|JS's browser build;
- * - no bundle carries a Web Streams polyfill (it is the user's opt-in, docs/BROWSER.md).
+ * - no bundle carries a Web Streams polyfill (it is the user's opt-in, docs/BROWSER.md);
+ * - the UMD builds hold no `eval` / `new Function` (a strict CSP; test/browser runs them under one).
  *
  * Needs `npm run build` (dist/).
  */
@@ -156,4 +157,11 @@ test('no bundle includes web-streams-polyfill (it is an opt-in)', () => {
     assert.doesNotMatch(readFileSync(join(ROOT, 'dist/browser', f), 'utf8'), /web-streams-polyfill/, `dist/browser/${f} imports no polyfill`);
   }
   assert.ok(!appModules.some((id) => id.includes('web-streams-polyfill')), 'the tree-shaken app has no polyfill');
+});
+
+test('the UMD builds evaluate no code (CSP without unsafe-eval): no eval, no new Function', () => {
+  for (const b of ['autostrada.umd.min.js', 'autostrada.full.umd.min.js']) {
+    const code = readFileSync(join(ROOT, 'dist', b), 'utf8');
+    assert.doesNotMatch(code, /new Function\s*\(|(^|[^\w$.])eval\s*\(/, `${b} compiles code at run time`);
+  }
 });
