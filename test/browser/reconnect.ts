@@ -28,8 +28,16 @@ async function tickUntilSeen(fx: BrowserFixture, page: TestPage, value: string):
   assert.fail(`the page never received the event '${value}'`);
 }
 
-export async function reconnectScenario(fx: BrowserFixture, page: TestPage, options: { transport: string; serializers: string[] }): Promise<void> {
-  await page.run('startKeeper', options);
+/**
+ * @param options.with - 'retry' (a RetryPolicy loop in the page) or 'component' (the library's Component)
+ */
+export async function reconnectScenario(
+  fx: BrowserFixture,
+  page: TestPage,
+  options: { transport: string; serializers: string[]; with?: 'retry' | 'component' },
+): Promise<void> {
+  const { with: how = 'retry', ...arg } = options;
+  await page.run(how === 'component' ? 'startComponent' : 'startKeeper', arg);
   await waitForJoins(page, 'first join', 1);
   await tickUntilSeen(fx, page, 'before restart');
   const pong1 = await fx.backend.session.call('page.ping', ['one']);

@@ -215,6 +215,18 @@ test('WebSocketStream: the page rejoins and re-subscribes after the router resta
   await page.close();
 });
 
+test('WebSocketStream: Component with a WebSocketStream transport factory rejoins after the router restarts', async (t) => {
+  const page = await TestPage.open(browser, fx.url('wss.html'));
+  if ((await page.page.evaluate(() => typeof (window as unknown as { Autostrada: Record<string, unknown> }).Autostrada.Component)) !== 'function') {
+    t.skip('Component is not exported from src/index.ts');
+    await page.close();
+    return;
+  }
+  await reconnectScenario(fx, page, { transport: WSS, serializers: ['json'], with: 'component' });
+  page.assertNoErrors(/WebSocket connection to .* failed/);
+  await page.close();
+});
+
 test('dist/autostrada.umd.min.js over WebSocketStream (once src/index.ts exports connectWampWebSocketStream)', async (t) => {
   if (!readFileSync(join(ROOT, 'dist/autostrada.umd.js'), 'utf8').includes('connectWampWebSocketStream')) {
     t.skip('connectWampWebSocketStream is not exported from the browser entry yet');

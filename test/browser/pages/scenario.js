@@ -219,10 +219,32 @@ if (!window.A && window.Autostrada) window.A = window.Autostrada;
       return true;
     },
 
+    /** The same with the library's reconnecting Component (declared registration and subscription). */
+    startComponent(A, { transport, serializers }) {
+      const keeper = (window.keeper = { joins: 0, events: [], errors: [], closes: [], stopped: false, session: null, component: null });
+      let joinNumber = 0;
+      keeper.component = new A.Component({
+        realm: 'realm1',
+        transports: [(signal) => connect(A, transport, { serializers, signal, timeout: 2000 })],
+        retry: { initial_retry_delay: 0.05, max_retry_delay: 0.5, retry_delay_jitter: 0, max_retries: 200 },
+        registrations: { 'page.ping': (args) => `pong ${args[0]} from join ${joinNumber}` },
+        subscriptions: { 'test.ticks': (args) => keeper.events.push(args[0]) },
+        onJoin: () => {
+          joinNumber = keeper.joins;
+          keeper.joins++;
+        },
+        onLeave: (info) => keeper.closes.push(info.reason),
+        onConnectFailure: (e) => keeper.errors.push(e && e.code ? e.code : String(e)),
+      });
+      keeper.component.start().catch((e) => keeper.errors.push(`start: ${e && e.code}`));
+      return true;
+    },
+
     async stopKeeper() {
       const keeper = window.keeper;
       keeper.stopped = true;
-      if (keeper.session) await keeper.session.leave();
+      if (keeper.component) await keeper.component.stop();
+      else if (keeper.session) await keeper.session.leave();
       return { joins: keeper.joins, events: keeper.events, closes: keeper.closes };
     },
 
