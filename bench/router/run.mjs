@@ -28,6 +28,7 @@
 // Usage: node bench/router/run.mjs [--quick] [--repeat N] [--rows a,b]
 //          [--routers ours,fox] [--seconds S] [--warmup S] [--idle-sessions N]
 //          [--no-pin] [--out bench/build/router-results.json] [--md FILE] [--list]
+//          [--render results.json]  (print the tables of an earlier run again)
 //          [--profile DIR]  (router processes run with --cpu-prof into DIR;
 //                            summarise with node bench/wamp/profile.mjs DIR)
 // Defaults: 1 s warm-up + 3 s timed, 1 repeat (about 2 minutes; --repeat 3
@@ -90,6 +91,7 @@ const spec = {
     out: path.join(BUILD, 'router-results.json'),
     md: null,
     profile: null,
+    render: null,
     list: false,
     help: false,
   },
@@ -105,6 +107,7 @@ const spec = {
     '--out': { key: 'out', parse: (v) => path.resolve(v) },
     '--md': { key: 'md', parse: (v) => path.resolve(v) },
     '--profile': { key: 'profile', parse: (v) => path.resolve(v) },
+    '--render': { key: 'render', parse: (v) => path.resolve(v) },
     '--list': { key: 'list', flag: true },
     '--help': { key: 'help', flag: true },
     '-h': { key: 'help', flag: true },
@@ -134,6 +137,15 @@ async function main() {
   const o = parseArgs(process.argv.slice(2), spec, NAME);
   if (o.help) {
     console.log(helpFrom(fileURLToPath(import.meta.url)));
+    return;
+  }
+  if (o.render) {
+    // re-summarise and print the tables of an earlier run's JSON
+    const report = JSON.parse(fs.readFileSync(o.render, 'utf8'));
+    for (const row of report.rows) summarise(row, new Map(row.results.map((r) => [r.router, r])));
+    const md = renderMarkdown(report);
+    console.log(md);
+    if (o.md) fs.writeFileSync(o.md, md + '\n');
     return;
   }
   for (const r of o.rows) if (!ROWS[r]) die(NAME, `unknown row ${r} (rows: ${Object.keys(ROWS).join(', ')})`);
@@ -227,6 +239,9 @@ function summarise(row, results) {
     r.bad = Math.max(...r.samples.map((s) => s.bad || 0));
     r.lost = Math.max(...r.samples.map((s) => s.lost || 0));
     r.first_error = r.samples.map((s) => s.first_error).find(Boolean) || '';
+    const h = r.samples.map((s) => s[headline(row)]).filter((x) => x != null);
+    r.headline_min = h.length ? Math.min(...h) : null;
+    r.headline_max = h.length ? Math.max(...h) : null;
   }
   const base = results.get(BASELINE);
   const ok = base && base.status === 'ok' && base.samples.length;
@@ -259,16 +274,18 @@ function renderMarkdown(report) {
       `; ${meta.options.warmup} s warm-up + ${meta.options.seconds} s timed, median of ${meta.options.repeat}.`,
   );
   out.push('');
-  out.push('Router CPU = CPU time of the router process per operation (call, event delivered, session opened and closed). Ratios are to fox-wamp: CPU, latency and memory lower is better, throughput higher is better.');
+  out.push('Router CPU = CPU time of the router process per operation (call, event delivered, session opened and closed; median over repeats, min–max = its range). Ratios are to fox-wamp: CPU, latency and memory lower is better, throughput higher is better.');
   out.push('');
-  const header = ['row', 'router', 'ops/s', 'vs fox', 'router CPU µs/op', 'vs fox', 'p50 µs', 'vs fox', 'p99 µs', 'vs fox', 'router CPU %', 'notes'];
+  const header = ['row', 'router', 'ops/s', 'vs fox', 'router CPU µs/op', 'vs fox', 'min–max', 'p50 µs', 'vs fox', 'p99 µs', 'vs fox', 'router CPU %', 'notes'];
   const rows = [];
   const idleRows = [];
   for (const row of report.rows) {
     for (const r of row.results) {
       const base = r.router === BASELINE;
       if (r.status !== 'ok' || !r.samples.length) {
-        (row.kind === 'idle' ? idleRows : rows).push([row.id, r.label, r.status, '', '', '', '', '', '', '', '', r.reason ?? '']);
+        (row.kind === 'idle' ? idleRows : rows).push(
+          row.kind === 'idle' ? [row.id, r.label, r.status, '', '', '', '', '', r.reason ?? ''] : [row.id, r.label, r.status, '', '', '', '', '', '', '', '', '', r.reason ?? ''],
+        );
         continue;
       }
       if (row.kind === 'idle') {
@@ -278,6 +295,7 @@ function renderMarkdown(report) {
           fmtInt(r.opened),
           fmt(r.kib_per_session, 2),
           base ? '' : fmtRatio(r.ratio),
+          r.samples.length > 1 ? `${fmt(r.headline_min, 2)}–${fmt(r.headline_max, 2)}` : '',
           `${fmt(r.rss_before_kib / 1024, 1)} → ${fmt(r.rss_after_kib / 1024, 1)}`,
           fmtInt(r.joins_per_s),
           (r.notes || []).join('; '),
@@ -292,6 +310,7 @@ function renderMarkdown(report) {
         base ? '' : fmtRatio(r.rate_ratio),
         fmtUs(r.router_us),
         base ? '' : fmtRatio(r.ratio),
+        r.samples.length > 1 ? `${fmtUs(r.headline_min)}–${fmtUs(r.headline_max)}` : '',
         rpc ? fmtInt(r.p50_us) : '',
         rpc && !base ? fmtRatio(r.p50_ratio) : '',
         rpc ? fmtInt(r.p99_us) : '',
@@ -304,7 +323,7 @@ function renderMarkdown(report) {
   if (rows.length) out.push(markdownTable(header, rows));
   if (idleRows.length) {
     out.push('');
-    out.push(markdownTable(['row', 'router', 'sessions', 'KiB/session', 'vs fox', 'RSS MiB before → after', 'joins/s (ramp)', 'notes'], idleRows));
+    out.push(markdownTable(['row', 'router', 'sessions', 'KiB/session', 'vs fox', 'min–max', 'RSS MiB before → after', 'joins/s (ramp)', 'notes'], idleRows));
   }
   return out.join('\n');
 }

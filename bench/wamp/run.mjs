@@ -27,6 +27,7 @@
 //          [--serializers json,msgpack,cbor] [--clients ours,autobahn,wampy]
 //          [--router ours|fox] [--seconds S] [--warmup S] [--no-pin]
 //          [--out bench/build/wamp-results.json] [--md FILE] [--list]
+//          [--render results.json]  (print the tables of an earlier run again)
 //          [--profile DIR]  (client processes run with --cpu-prof into DIR;
 //                            summarise with node bench/wamp/profile.mjs DIR)
 // Defaults: 1 s warm-up + 3 s timed, 1 repeat (about 3 minutes; --repeat 3
@@ -81,6 +82,7 @@ const spec = {
     out: path.join(BUILD, 'wamp-results.json'),
     md: null,
     profile: null,
+    render: null,
     list: false,
     help: false,
   },
@@ -97,6 +99,7 @@ const spec = {
     '--out': { key: 'out', parse: (v) => path.resolve(v) },
     '--md': { key: 'md', parse: (v) => path.resolve(v) },
     '--profile': { key: 'profile', parse: (v) => path.resolve(v) },
+    '--render': { key: 'render', parse: (v) => path.resolve(v) },
     '--list': { key: 'list', flag: true },
     '--help': { key: 'help', flag: true },
     '-h': { key: 'help', flag: true },
@@ -115,6 +118,15 @@ async function main() {
   const o = parseArgs(process.argv.slice(2), spec, NAME);
   if (o.help) {
     console.log(helpFrom(fileURLToPath(import.meta.url)));
+    return;
+  }
+  if (o.render) {
+    // re-summarise and print the tables of an earlier run's JSON
+    const report = JSON.parse(fs.readFileSync(o.render, 'utf8'));
+    for (const row of report.rows) summarise(row, new Map(row.results.map((r) => [r.client, r])));
+    const md = renderMarkdown(report);
+    console.log(md);
+    if (o.md) fs.writeFileSync(o.md, md + '\n');
     return;
   }
   for (const r of o.rows) if (!KINDS[r]) die(NAME, `unknown row ${r} (rows: ${Object.keys(KINDS).join(', ')})`);
@@ -209,6 +221,9 @@ function summarise(row, results) {
     r.bad = Math.max(...r.samples.map((s) => s.bad || 0));
     r.lost = Math.max(...r.samples.map((s) => s.lost || 0));
     r.first_error = r.samples.map((s) => s.first_error).find(Boolean) || '';
+    const cpu = r.samples.map((s) => s.client_us).filter((x) => x != null);
+    r.client_us_min = cpu.length ? Math.min(...cpu) : null;
+    r.client_us_max = cpu.length ? Math.max(...cpu) : null;
   }
   const base = results.get(BASELINE);
   for (const r of results.values()) {
@@ -247,14 +262,14 @@ function renderMarkdown(report) {
       `; ${meta.options.warmup} s warm-up + ${meta.options.seconds} s timed, median of ${meta.options.repeat}.`,
   );
   out.push('');
-  out.push('Client CPU = CPU time of the client processes per operation: caller + callee per call; subscribers + publisher per event delivered. Ratios are to Autobahn|JS: CPU lower is better, throughput higher is better.');
+  out.push('Client CPU = CPU time of the client processes per operation: caller + callee per call; subscribers + publisher per event delivered (median over repeats; min–max = its range). Ratios are to Autobahn|JS: CPU lower is better, throughput higher is better.');
   out.push('');
-  const header = ['row', 'client', 'ops/s', 'vs AB', 'client CPU µs/op', 'vs AB', 'caller or sub µs', 'callee or pub µs', 'router µs/op', 'p50 µs', 'p99 µs', 'notes'];
+  const header = ['row', 'client', 'ops/s', 'vs AB', 'client CPU µs/op', 'vs AB', 'min–max', 'caller or sub µs', 'callee or pub µs', 'router µs/op', 'p50 µs', 'p99 µs', 'notes'];
   const rows = [];
   for (const row of report.rows) {
     for (const r of row.results) {
       if (r.status !== 'ok' || !r.samples.length) {
-        rows.push([row.id, r.label, r.status, '', '', '', '', '', '', '', '', r.reason ?? '']);
+        rows.push([row.id, r.label, r.status, '', '', '', '', '', '', '', '', '', r.reason ?? '']);
         continue;
       }
       const rpc = row.kind.startsWith('rpc');
@@ -265,6 +280,7 @@ function renderMarkdown(report) {
         r.client === BASELINE ? '' : fmtRatio(r.rate_ratio),
         fmtUs(r.client_us),
         r.client === BASELINE ? '' : fmtRatio(r.cpu_ratio),
+        r.samples.length > 1 ? `${fmtUs(r.client_us_min)}–${fmtUs(r.client_us_max)}` : '',
         fmtUs(rpc ? r.caller_us : r.subscriber_us),
         fmtUs(rpc ? r.callee_us : r.publisher_us),
         fmtUs(r.router_us),
