@@ -87,6 +87,20 @@ async function startBackend(router: Router): Promise<Backend> {
     });
   });
   await session.register('test.interrupts', () => backend.interrupts);
+  // Calls a progressive procedure (of a page) and reports what arrived: count, order, bytes.
+  await session.register('test.consume', async (args) => {
+    let count = 0;
+    let inOrder = true;
+    let bytes = 0;
+    const final = await session.call(args[0] as string, [], {}, {
+      onProgress: (r) => {
+        inOrder &&= r.args[0] === count;
+        count++;
+        bytes += (r.args[1] as Uint8Array).length;
+      },
+    });
+    return { count, inOrder, bytes, final: final.args[0] };
+  });
   await session.register('test.kill_me', async (args) => {
     await session.call('wamp.session.kill', [args[0]], { reason: 'test.kicked', message: 'asked for it' });
     return null;

@@ -277,29 +277,27 @@ if (!window.A && window.Autostrada) window.A = window.Autostrada;
     },
 
     /**
-     * Backpressure on the send side (WebSocketStream): a callee streams
-     * progressive results with sendProgress, which waits for the transport's
-     * buffer; every chunk arrives, in order.
+     * Backpressure on the send side: a procedure in the page streams
+     * progressive results with sendProgress to a caller in the router's
+     * process (test.consume), which waits while the transport holds more than
+     * the session's writeHighWaterMark. Reports the most bytes ever queued.
      */
-    async sendProgressFlow(A, { transport, chunks, chunkSize }) {
+    async sendProgressFlow(A, { transport, chunks, chunkSize, highWaterMark }) {
       const t = await connect(A, transport, { serializers: ['json'] });
-      const session = await A.Session.join(t, 'realm1', { writeHighWaterMark: 64 * 1024 });
+      const session = await A.Session.join(t, 'realm1', { writeHighWaterMark: highWaterMark });
+      let peak = 0;
       await session.register('page.stream', async (args, kwargs, details) => {
         const chunk = pattern(chunkSize, 3);
-        for (let i = 0; i < chunks; i++) await details.sendProgress([i, chunk]);
+        for (let i = 0; i < chunks; i++) {
+          const sent = details.sendProgress([i, chunk]);
+          peak = Math.max(peak, t.bufferedAmount);
+          await sent;
+        }
         return 'end';
       });
-      const got = [];
-      let bytes = 0;
-      const final = await session.call('page.stream', [], {}, {
-        onProgress: (r) => {
-          got.push(r.args[0]);
-          bytes += r.args[1].length;
-        },
-      });
-      const inOrder = got.every((v, i) => v === i);
+      const consumed = (await session.call('test.consume', ['page.stream'])).args[0];
       await session.leave();
-      return { count: got.length, inOrder, bytes, final: final.args[0] };
+      return { ...consumed, peakBuffered: peak };
     },
 
     /** bufferedAmount counts a large message until the browser took it, then drops to 0. */
