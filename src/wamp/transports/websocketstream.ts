@@ -118,7 +118,7 @@ export class WebSocketStreamTransport extends MessageTransport {
   private reading = false;
   private closing = false;
   /** Set when we end the transport ourselves (a limit was exceeded); reported first, so it wins over what the socket says later. */
-  private localFailure: WampSessionError | null = null;
+  private localFailure: { error: WampSessionError; code: number } | null = null;
 
   constructor(wss: WebSocketStreamLike, conn: WebSocketStreamConnection, options: WebSocketStreamTransportOptions = {}) {
     const known = options.serializers && options.serializers.length > 0 ? options.serializers : DEFAULT_SERIALIZERS;
@@ -262,7 +262,7 @@ export class WebSocketStreamTransport extends MessageTransport {
   /** Ends the transport on our side: close the socket, report `error` with `code`. */
   private fail(error: WampSessionError, code: number): void {
     if (this.localFailure || !this.isOpen) return;
-    this.localFailure = error;
+    this.localFailure = { error, code };
     this.closeRaw(1000, '');
     // Reported on a later tick, as a socket's close would be: never from inside send().
     queueMicrotask(() => this.finish(code, error.message, false, error));
@@ -271,7 +271,10 @@ export class WebSocketStreamTransport extends MessageTransport {
   private finish(code: number, reason: string, wasClean: boolean, error?: Error): void {
     this.closing = true;
     this.pendingBytes = 0;
-    this.closed({ code, reason, wasClean, ...(error ? { error } : {}) });
+    // Our own reason for ending wins over what the socket reports after our close().
+    const local = this.localFailure;
+    if (local) this.closed({ code: local.code, reason: local.error.message, wasClean: false, error: local.error });
+    else this.closed({ code, reason, wasClean, ...(error ? { error } : {}) });
   }
 }
 
