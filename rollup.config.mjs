@@ -27,12 +27,13 @@ const isomorphicEntries = {
   msgpack: 'src/msgpack.ts',
   cbor: 'src/cbor.ts',
   auth: 'src/auth.ts',
+  websocketstream: 'src/websocketstream.ts',
 };
 const umd = (input, name) => ({
   input,
   output: [
     { file: `dist/${name}.umd.js`, format: 'umd', name: 'Autostrada', sourcemap: true },
-    { file: `dist/${name}.umd.min.js`, format: 'umd', name: 'Autostrada', sourcemap: true, plugins: [terser()] },
+    { file: `dist/${name}.umd.min.js`, format: 'umd', name: 'Autostrada', sourcemap: true, plugins: [terser({ ecma: 2020, compress: { passes: 3, pure_getters: true, ecma: 2020 } })] },
   ],
   // msgpackr and cbor-x compile record readers with `new Function` unless told
   // not to; the no-eval builds never do (our serializers disable records anyway).
@@ -71,6 +72,7 @@ export default [
       msgpack: 'src/msgpack.ts',
       cbor: 'src/cbor.ts',
       auth: 'src/auth.ts',
+      websocketstream: 'src/websocketstream.ts',
       server: 'src/server.ts',
       'cli/autostrada': 'src/cli/autostrada.ts',
       'cli/echo-server': 'src/cli/echo-server.ts',

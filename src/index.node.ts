@@ -10,12 +10,16 @@ import { createWebSocketConnector } from './wamp/transports/connect.js';
 import { serializers } from './wamp/serializers/index.js';
 
 export * from './index.js';
+export { createLocalTransportPair } from './wamp/transport.js';
 export * from './ws.js';
 export * from './msgpack.js';
 export * from './cbor.js';
 export * from './auth.js';
+export * from './websocketstream.js';
 export { serializers, serializersBySubprotocol, serializersByRawSocketId, DEFAULT_SUBPROTOCOL_PREFERENCE, negotiateSubprotocol } from './wamp/serializers/index.js';
 export { WebSocket, type ClientOptions } from './adapters/node/client.js';
+export { transportFromUrl, type TransportFromUrlOptions } from './wamp/component.js';
+export { NodeComponent as Component, NodeComponent, connectNodeTransport } from './adapters/node/component-transports.js';
 export { nodeZlibBackend } from './adapters/node/zlib-backend.js';
 export {
   connectRawSocket,

@@ -11,6 +11,32 @@
  */
 export * from './wamp/session.js';
 export {
+  Component,
+  ComponentError,
+  isFatalComponentError,
+  FATAL_ABORT_REASONS,
+  FATAL_DECLARATION_ERRORS,
+  defaultTransportConnector,
+  isRawSocketDescriptor,
+  type ComponentErrorCode,
+  type RawSocketTarget,
+  type RawSocketTransportDescriptor,
+  type TransportConnector,
+  type TransportDescriptor,
+  type TransportFactory,
+  type TransportSpec,
+  type WebSocketTransportDescriptor,
+  type ComponentEvents,
+  type ComponentOptions,
+  type ComponentState,
+  type ComponentStopInfo,
+  type ComponentStopReason,
+  type ComponentTimers,
+  type DeclaredRegistration,
+  type DeclaredSubscription,
+  type DisconnectInfo,
+} from './wamp/component.js';
+export {
   connectWebSocket,
   createWebSocketConnector,
   type ConnectWebSocketOptions,
@@ -19,7 +45,6 @@ export {
 export { WebSocketTransport, type WebSocketLike, type WebSocketTransportOptions } from './wamp/transports/websocket.js';
 export {
   MessageTransport,
-  createLocalTransportPair,
   type WampTransport,
   type WampTransportHandler,
   type WampTransportInfo,

@@ -7,3 +7,4 @@ export * from './index.js';
 export * from './msgpack.js';
 export * from './cbor.js';
 export * from './auth.js';
+export * from './websocketstream.js';

@@ -32,9 +32,13 @@ async function main(argv: string[]): Promise<number> {
     case '-h':
       console.log(HELP);
       return command === undefined ? 2 : 0;
-    default:
+    default: {
+      // Client commands (call, publish, subscribe, register, keygen), loaded only when used.
+      const { runClientCommand, CLIENT_COMMANDS } = await import('./wamp-client.js');
+      if ((CLIENT_COMMANDS as readonly string[]).includes(command)) return runClientCommand(command, rest);
       console.error(`autostrada: unknown command '${command}'\n\n${HELP}`);
       return 2;
+    }
   }
 }
 

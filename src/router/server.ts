@@ -188,6 +188,8 @@ export class WampListener {
     for (const s of this.attached) s.off('upgrade', this.onUpgrade);
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
+    // Idle keep-alive HTTP connections (browsers hold them) would keep close() waiting.
+    this.http.closeAllConnections();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.servers.length = 0;
   }
