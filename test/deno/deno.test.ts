@@ -35,6 +35,9 @@ import { WebSocket as WsClient, type RawData } from 'ws';
 import { WebSocketServer } from '../../src/adapters/node/server.js';
 import { WebSocket } from '../../src/adapters/node/client.js';
 import type { WsMessageEvent } from '../../src/connection.js';
+import { Router } from '../../src/router/server.js';
+import { InvocationResult, Session } from '../../src/wamp/session.js';
+import { connectWebSocket as nodeConnectWebSocket } from '../../src/index.node.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HERE = join(ROOT, 'test/deno');
@@ -302,6 +305,15 @@ test('the Deno adapter passes its tests in Deno, against Node peers (ours and ws
   assert.ok(files.length > 0, 'no test/deno/*.deno.js files');
 
   const echo = await echoServer(null);
+  // A WAMP router for the client suite (wamp.deno.js), with a Node callee on it.
+  const router = new Router({ realms: [{ name: 'realm1' }] });
+  const { port: routerPort } = await router.listen({ port: 0, static: false });
+  const nodePeer = await Session.join(await nodeConnectWebSocket(`ws://127.0.0.1:${routerPort}/ws`), 'realm1');
+  await nodePeer.register('node.echo', (args, kwargs) => new InvocationResult(args, kwargs));
+  t.after(async () => {
+    await nodePeer.leave().catch(() => {});
+    await router.close();
+  });
   const wss = cert ? await echoServer(cert) : null;
   const controlUrl = `http://127.0.0.1:${(control?.address() as { port: number }).port}`;
   const denoDir = join(tmpdir(), 'autostrada-deno-dir');
@@ -324,6 +336,7 @@ test('the Deno adapter passes its tests in Deno, against Node peers (ours and ws
     '--',
     `--echo=${echo}`,
     `--control=${controlUrl}`,
+    `--router=ws://127.0.0.1:${routerPort}/ws`,
     ...(wss && cert ? [`--wss=${wss}`, `--ca=${Buffer.from(cert.cert).toString('base64')}`, `--key=${Buffer.from(cert.key).toString('base64')}`] : []),
   ];
   const r = await run(DENO, args, { cwd: project, env, timeoutMs: DENO_TIMEOUT_MS });

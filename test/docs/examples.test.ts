@@ -7,7 +7,8 @@
  * 'autostrada/server' → src/server.ts), type-checked (one tsc run over all of
  * them: the repository's tsconfig plus lib DOM.AsyncIterable, which `for
  * await` over a ReadableStream needs), and run with
- * `node --import tsx <file>`, which must exit 0 within its time limit. So an
+ * `node --import tsx <file>` (with console.assert made to throw, see
+ * strict-assert.mjs), which must exit 0 within its time limit. So an
  * example must be a whole program that ends by itself: close what it opens,
  * use 127.0.0.1 and port 0.
  *
@@ -29,13 +30,15 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TMP = join(ROOT, 'test/docs/.tmp');
 const ENTRY = join(ROOT, 'src/index.node.ts');
 const SERVER = join(ROOT, 'src/server.ts');
 const CONNECTION = join(ROOT, 'src/connection.ts');
+/** Makes console.assert throw in the examples (see strict-assert.mjs). */
+const STRICT_ASSERT = pathToFileURL(join(ROOT, 'test/docs/strict-assert.mjs')).href;
 /** Per example: generous, since 2 cores may be shared with builds and benchmarks. */
 const RUN_TIMEOUT_MS = 20_000;
 
@@ -389,7 +392,7 @@ describe('every example runs and exits 0', { concurrency: 2 }, () => {
         t.skip(p.skip);
         return;
       }
-      const r = await run(process.execPath, ['--import', 'tsx', p.path], RUN_TIMEOUT_MS);
+      const r = await run(process.execPath, ['--import', 'tsx', '--import', STRICT_ASSERT, p.path], RUN_TIMEOUT_MS);
       assert.ok(!r.timedOut, `${title}: still running after ${RUN_TIMEOUT_MS} ms (an example must close what it opens)\n${r.out}`);
       assert.equal(r.code, 0, `${title}: exit code ${r.code}${r.signal ? ` (${r.signal})` : ''}\n${r.out}`);
     });
