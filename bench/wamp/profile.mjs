@@ -4,9 +4,10 @@
 // positions in the benchmark bundle mapped back to src/ file:line through the
 // bundle's source map (bench/build/autostrada-bench.mjs.map).
 //
-// Usage: node bench/wamp/profile.mjs <file.cpuprofile | directory>... [--top N] [--match substring]
+// Usage: node bench/wamp/profile.mjs <file.cpuprofile | directory>... [--top N] [--match substring] [--by-file]
 //   A directory means every .cpuprofile in it (their samples are added up).
 //   --match keeps only profiles whose file name contains the substring.
+//   --by-file adds up self time per source file instead of per function.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -81,10 +82,12 @@ function main() {
   const args = process.argv.slice(2);
   let top = 25;
   let match = null;
+  let byFile = false;
   const inputs = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--top') top = Number(args[++i]) || top;
     else if (args[i] === '--match') match = args[++i];
+    else if (args[i] === '--by-file') byFile = true;
     else inputs.push(args[i]);
   }
   if (!inputs.length) {
@@ -121,13 +124,13 @@ function main() {
       if (cf.url === bundleUrl) where = lookup(map, cf.lineNumber, cf.columnNumber) ?? `bundle:${cf.lineNumber + 1}`;
       else if (cf.url) where = `${cf.url.replace(pathToFileURL(ROOT).href + '/', '').replace(/^file:\/\//, '')}:${cf.lineNumber + 1}`;
       else where = '';
-      const key = `${cf.functionName || '(anonymous)'}\t${where}`;
+      const key = byFile ? `${where ? where.replace(/:\d+$/, '') : cf.functionName || '(native)'}\t` : `${cf.functionName || '(anonymous)'}\t${where}`;
       self.set(key, (self.get(key) ?? 0) + us);
       total += us;
     }
   }
   const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
-  console.log(`${files.length} profile(s), ${(total / 1e6).toFixed(2)} s sampled; top ${top} by self time:`);
+  console.log(`${files.length} profile(s), ${(total / 1e6).toFixed(2)} s sampled; top ${top} ${byFile ? 'files' : 'functions'} by self time:`);
   for (const [key, us] of rows) {
     const [fn, where] = key.split('\t');
     console.log(`${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${fn.padEnd(36)} ${where}`);

@@ -320,7 +320,11 @@ export const fmtUs = (x) => (x == null || !Number.isFinite(x) ? '-' : x >= 100 ?
 export const fmtRatio = (x) => (x == null || !Number.isFinite(x) ? '-' : `${x.toFixed(2)}x`);
 
 /** A Markdown table: header cells, rows of cells; numeric-looking columns right-aligned. */
-export function markdownTable(header, rows) {
+export function markdownTable(header, rowsIn) {
+  // a `|` inside a cell (Autobahn|JS) would end the cell
+  const esc = (c) => String(c ?? '').replace(/\|/g, '\\|');
+  header = header.map(esc);
+  const rows = rowsIn.map((r) => r.map(esc));
   const right = header.map((_, i) => i > 0 && rows.every((r) => /^[-+]?[\d,.]*\d[\d,.]*\s*(x|%|µs|us|KiB)?$|^-$|^$/.test(String(r[i] ?? ''))));
   const w = header.map((h, i) => Math.max(String(h).length, 3, ...rows.map((r) => String(r[i] ?? '').length)));
   const line = (cells) => `| ${cells.map((c, i) => (right[i] ? String(c ?? '').padStart(w[i]) : String(c ?? '').padEnd(w[i]))).join(' | ')} |`;
