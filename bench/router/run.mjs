@@ -32,7 +32,8 @@
 //          [--profile DIR]  (router processes run with --cpu-prof into DIR;
 //                            summarise with node bench/wamp/profile.mjs DIR)
 // Defaults: 1 s warm-up + 3 s timed, 1 repeat (about 2 minutes; --repeat 3
-// about 6). --quick: 0.3 s + 0.7 s, 1,000 idle sessions (under a minute).
+// about 6). --quick: 0.3 s + 0.7 s, 1,000 idle sessions (under a minute; a smoke test,
+// its figures are not for comparison: the JIT is not warm yet).
 // Exit code 1 if any measurement failed or saw errors, wrong results or lost events.
 
 import fs from 'node:fs';

@@ -31,7 +31,8 @@
 //          [--profile DIR]  (client processes run with --cpu-prof into DIR;
 //                            summarise with node bench/wamp/profile.mjs DIR)
 // Defaults: 1 s warm-up + 3 s timed, 1 repeat (about 3 minutes; --repeat 3
-// about 8). --quick: 0.3 s + 0.7 s (under a minute).
+// about 8). --quick: 0.3 s + 0.7 s (under a minute; a smoke test,
+// its figures are not for comparison: the JIT is not warm yet).
 // Exit code 1 if any measurement failed or saw errors, wrong results or lost events.
 
 import fs from 'node:fs';
