@@ -65,16 +65,40 @@ type Roles = Record<'caller' | 'callee' | 'publisher' | 'subscriber', WampDict |
 export class Peer {
   /** Session ID. */
   readonly id: number;
-  readonly subscriptions = new Set<number>();
-  readonly registrations = new Set<number>();
+  // The collections below are created on first use: most sessions use a few
+  // of them, and five empty ones cost ~0.6 KB per idle session (bench:router).
+  private subs: Set<number> | undefined;
+  private regs: Set<number> | undefined;
+  private callMap: Map<number, Call> | undefined;
+  private invocationMap: Map<number, Call> | undefined;
+  private invocationSeq: IdSequence | undefined;
+  private testamentLists: { detached: Testament[]; destroyed: Testament[] } | undefined;
+  /** Subscription IDs of this session. */
+  get subscriptions(): Set<number> {
+    return (this.subs ??= new Set());
+  }
+  /** Registration IDs of this session. */
+  get registrations(): Set<number> {
+    return (this.regs ??= new Set());
+  }
   /** As caller, by CALL.Request. */
-  readonly calls = new Map<number, Call>();
+  get calls(): Map<number, Call> {
+    return (this.callMap ??= new Map());
+  }
   /** As callee, by INVOCATION.Request. */
-  readonly invocations = new Map<number, Call>();
-  readonly invocationIds = new IdSequence();
+  get invocations(): Map<number, Call> {
+    return (this.invocationMap ??= new Map());
+  }
+  /** INVOCATION request IDs (session scope). */
+  get invocationIds(): IdSequence {
+    return (this.invocationSeq ??= new IdSequence());
+  }
+  /** Testaments by scope. */
+  get testaments(): { detached: Testament[]; destroyed: Testament[] } {
+    return (this.testamentLists ??= { detached: [], destroyed: [] });
+  }
   /** Highest CALL.Request seen (progressive call invocations: continuation candidates). */
   callWatermark = 0;
-  readonly testaments: { detached: Testament[]; destroyed: Testament[] } = { detached: [], destroyed: [] };
   /** EVENTs dropped because the outgoing buffer was full. */
   droppedEvents = 0;
   /** False once the session left the realm. */
