@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { rmSync } from 'node:fs';
@@ -91,9 +91,9 @@ function peerOf(socket: Socket): string {
   return `${socket.remoteFamily === 'IPv6' ? 'tcp6' : 'tcp4'}:${addr}:${socket.remotePort ?? 0}`;
 }
 
-function headersOf(req: IncomingMessage): Record<string, string> {
+function headersOf(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   return out;
 }
 
@@ -130,6 +130,7 @@ export class WampListener {
       const protocols = ws.protocols ?? ROUTER_SUBPROTOCOLS;
       this.wss = new WebSocketServer({
         noServer: true,
+        path: [...this.paths],
         handleProtocols: (offered) => protocols.find((p) => offered.includes(p)) ?? false,
         // A WAMP endpoint without a WAMP subprotocol is useless: refuse the upgrade.
         verifyClient: (info) =>
@@ -227,15 +228,31 @@ export class WampListener {
       } else if (http) {
         forget();
         socket.off('close', forget);
-        socket.unshift(chunk);
-        this.http.emit('connection', socket);
-        socket.resume();
+        if (this.wss) {
+          // WebSocket upgrades through our own head parser (about half node:http's
+          // cost per handshake); any other request, with the bytes read so far,
+          // goes on to node:http.
+          this.wss.acceptSocket(socket, {
+            received: chunk,
+            onConnection: (ws, req) => this.serve(ws, socket, req.url, req.headers),
+            fallback: (s, bytes) => this.toHttp(s, bytes),
+          });
+        } else {
+          this.toHttp(socket, chunk);
+        }
       } else {
         socket.destroy();
       }
     });
   }
 
+  private toHttp(socket: Socket, bytes: Buffer): void {
+    socket.unshift(bytes);
+    this.http.emit('connection', socket);
+    socket.resume();
+  }
+
+  /** Upgrades that reach node:http (a server we are attached to, or a request our parser handed over). */
   private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const path = (req.url ?? '/').split('?', 1)[0] as string;
     if (!this.wss || !this.paths.has(path)) {
@@ -243,17 +260,25 @@ export class WampListener {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    this.wss.handleUpgrade(req, socket, head, (ws: WebSocketConnection) => this.serve(ws, socket, req.url, req.headers));
+  }
+
+  /** A WebSocket is open: make it a WAMP transport. */
+  private serve(ws: WebSocketConnection, socket: Socket, url: string | undefined, headers: IncomingHttpHeaders): void {
+    const path = (url ?? '/').split('?', 1)[0] as string;
+    if (!this.paths.has(path)) {
+      ws.closeWithCode(1008, 'no WAMP endpoint here');
+      return;
+    }
     const secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
-    this.wss.handleUpgrade(req, socket, head, (ws: WebSocketConnection) => {
-      let transport: WampTransport;
-      try {
-        transport = new WebSocketTransport(ws, { serializers: ALL_SERIALIZERS, info: { peer: peerOf(socket), secure, httpHeaders: headersOf(req) } });
-      } catch {
-        ws.close(1002, 'no WAMP subprotocol');
-        return;
-      }
-      this.onTransport(transport);
-    });
+    let transport: WampTransport;
+    try {
+      transport = new WebSocketTransport(ws, { serializers: ALL_SERIALIZERS, info: { peer: peerOf(socket), secure, httpHeaders: headersOf(headers) } });
+    } catch {
+      ws.closeWithCode(1002, 'no WAMP subprotocol');
+      return;
+    }
+    this.onTransport(transport);
   }
 }
 

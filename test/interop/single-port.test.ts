@@ -177,3 +177,23 @@ test('TLS on the one port: wss:// and RawSocket over TLS, https static files', a
     await secure.close();
   }
 });
+
+test('a plain HTTP request that arrives in pieces is handed to node:http with every byte', async () => {
+  const { connect } = await import('node:net');
+  const response = await new Promise<string>((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    let out = '';
+    s.on('data', (c: Buffer) => (out += c.toString()));
+    s.on('end', () => resolve(out));
+    s.on('error', reject);
+    const parts = ['GE', 'T / HTTP/1.1\r\nHo', 'st: x\r\nConnection: close\r\n', '\r\n'];
+    let i = 0;
+    const next = (): void => {
+      s.write(parts[i++] as string);
+      if (i < parts.length) setTimeout(next, 20);
+    };
+    s.on('connect', next);
+  });
+  assert.match(response, /^HTTP\/1\.1 200 OK/);
+  assert.match(response, /<title>demo<\/title>$/);
+});

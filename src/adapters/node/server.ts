@@ -208,15 +208,42 @@ export class WebSocketServer extends EventEmitter {
     this.upgrade(req, toHttpHead(req), socket, head, cb);
   }
 
+  /**
+   * Serves one fresh socket with the standalone (fast) upgrade parser, for a
+   * listener of your own that shares its port: `received` are bytes already
+   * read from it (they are parsed first); a request that is not a WebSocket
+   * upgrade goes, with every byte read so far, to `fallback` (typically
+   * `socket.unshift(bytes)` and an http.Server's `connection` event) instead
+   * of being answered 426. The socket is paused when `fallback` runs.
+   */
+  acceptSocket(
+    socket: Socket,
+    options: {
+      received?: Buffer;
+      onConnection: (ws: WebSocketConnection, req: UpgradeRequest) => void;
+      fallback?: (socket: Socket, received: Buffer) => void;
+    },
+  ): void {
+    const p = this.accept(socket, options.onConnection, options.fallback ?? null);
+    if (options.received && options.received.length > 0) pendingOnData.call(socket, options.received);
+    // Read on (the caller may have paused it) unless the fallback took the socket.
+    if (!socket.destroyed && !p.handedOver) socket.resume();
+  }
+
   /** Standalone listener: read the request head from a fresh socket, bounded in size and time. */
-  private accept(socket: Socket): void {
-    const pending = new PendingHandshake(this, socket, new HttpHeadParser(this.maxHead), Date.now());
+  private accept(
+    socket: Socket,
+    onConnection: (ws: WebSocketConnection, req: UpgradeRequest) => void = this.emitConnection,
+    fallback: ((socket: Socket, received: Buffer) => void) | null = null,
+  ): PendingHandshake {
+    const pending = new PendingHandshake(this, socket, new HttpHeadParser(this.maxHead), Date.now(), onConnection, fallback);
     (socket as PendingSocket)[kPending] = pending;
     this.pending.add(pending);
     socket.on('error', noop);
     socket.on('data', pendingOnData);
     socket.on('close', pendingOnClose);
     this.armSweep();
+    return pending;
   }
 
   /** @internal A pending handshake ended (completed, refused or dropped). */
@@ -234,15 +261,22 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** @internal The whole head of a pending handshake arrived. */
-  requestArrived(socket: Socket, head: HttpHead, rest: Uint8Array): void {
+  requestArrived(socket: Socket, head: HttpHead, rest: Uint8Array, p: PendingHandshake): void {
     const upgrade = head.headers.get('upgrade');
+    if (!wantsWebSocket(upgrade) && p.fallback && p.received) {
+      // Not for us: hand the socket, and everything read from it, to the fallback.
+      socket.pause();
+      p.handedOver = true;
+      p.fallback(socket, p.received.length === 1 ? (p.received[0] as Buffer) : Buffer.concat(p.received));
+      return;
+    }
     if (!wantsWebSocket(upgrade)) {
       // A plain HTTP request to a WebSocket-only endpoint.
       if (!socket.destroyed) socket.end(buildRejectResponse(426, { headers: [['Upgrade', 'websocket']], body: 'Upgrade Required' }));
       return;
     }
     const restBuf = rest.length === 0 ? EMPTY_BUFFER : Buffer.from(rest.buffer, rest.byteOffset, rest.length);
-    this.upgrade(toUpgradeRequest(head, socket), head, socket, restBuf, this.emitConnection);
+    this.upgrade(toUpgradeRequest(head, socket), head, socket, restBuf, p.onConnection);
   }
 
   /**
@@ -390,17 +424,26 @@ type PendingSocket = Socket & { [kPending]: PendingHandshake };
 
 /** A standalone-listener socket waiting for its upgrade request (bounded in size and time). */
 class PendingHandshake {
+  /** With a fallback: every chunk read, to give back if the request is not an upgrade. */
+  readonly received: Buffer[] | null;
+  /** The fallback took the socket. */
+  handedOver = false;
   constructor(
     readonly server: WebSocketServer,
     readonly socket: Socket,
     readonly parser: HttpHeadParser,
     readonly started: number,
-  ) {}
+    readonly onConnection: (ws: WebSocketConnection, req: UpgradeRequest) => void,
+    readonly fallback: ((socket: Socket, received: Buffer) => void) | null,
+  ) {
+    this.received = fallback ? [] : null;
+  }
 }
 
 // Shared listeners (`this` is the socket): no closures per connection.
 function pendingOnData(this: Socket, chunk: Buffer): void {
   const p = (this as PendingSocket)[kPending];
+  p.received?.push(chunk);
   let res: { head: HttpHead; rest: Uint8Array } | null;
   try {
     res = p.parser.push(chunk);
@@ -411,7 +454,7 @@ function pendingOnData(this: Socket, chunk: Buffer): void {
   }
   if (!res) return;
   p.server.settle(p);
-  p.server.requestArrived(this, res.head, res.rest);
+  p.server.requestArrived(this, res.head, res.rest, p);
 }
 
 function pendingOnClose(this: Socket): void {
