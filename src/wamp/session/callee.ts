@@ -80,26 +80,11 @@ interface Invocation {
   readonly id: number;
   readonly registration: Registration;
   readonly procedure: string;
-  /**
-   * Created when the handler first reads `details.signal` (an AbortController
-   * per invocation was the largest JS cost of a callee at one call in flight,
-   * bench:wamp); `abortedWith` remembers an abort that came before.
-   */
-  controller: AbortController | null;
-  abortedWith: WampSessionError | null;
+  readonly controller: AbortController;
   readonly input: BoundedQueue<InvocationChunk> | null;
   finalSeen: boolean;
   done: boolean;
   timer: ReturnType<typeof setTimeout> | undefined;
-}
-
-/** The invocation's AbortSignal, made on first use (already aborted if the invocation was). */
-function signalOf(inv: Invocation): AbortSignal {
-  if (!inv.controller) {
-    inv.controller = new AbortController();
-    if (inv.abortedWith) inv.controller.abort(inv.abortedWith);
-  }
-  return inv.controller.signal;
 }
 
 function chunkOf(msg: InvocationMessage): InvocationChunk {
@@ -251,8 +236,7 @@ export class Callee implements SessionPart {
       id: msg.request,
       registration: reg,
       procedure: typeof msg.details.procedure === 'string' ? msg.details.procedure : reg.procedure,
-      controller: null,
-      abortedWith: null,
+      controller: new AbortController(),
       input: progressiveInput ? new BoundedQueue<InvocationChunk>(this.core.limits.maxBufferedResults) : null,
       finalSeen: !progressiveInput,
       done: false,
@@ -272,12 +256,12 @@ export class Callee implements SessionPart {
   }
 
   private run(inv: Invocation, msg: InvocationMessage): void {
-    const details = {
+    const details: InvocationDetails = {
       ...msg.details,
       procedure: inv.procedure,
       registration: inv.registration.id,
-    } as InvocationDetails;
-    Object.defineProperty(details, 'signal', { get: () => signalOf(inv), enumerable: true, configurable: true });
+      signal: inv.controller.signal,
+    };
     if (msg.payload !== undefined) details.payload = msg.payload;
     if (msg.details.receive_progress === true) {
       details.sendProgress = (args?: WampList, kwargs?: WampDict, options: ProgressOptions = {}) =>
@@ -343,10 +327,7 @@ export class Callee implements SessionPart {
       }
       inv.input.end(abortWith);
     }
-    if (abortWith) {
-      inv.abortedWith = abortWith;
-      inv.controller?.abort(abortWith);
-    }
+    if (abortWith) inv.controller.abort(abortWith);
     return true;
   }
 
