@@ -20,6 +20,7 @@ import type { WampDict, WampList } from '../wamp/uri.js';
 import { isDict, isValidUri } from '../wamp/uri.js';
 import { verifyTicket } from '../wamp/auth/server.js';
 import { WampUri } from './uris.js';
+import { randomToken } from './ids.js';
 import {
   cryptosignAuth,
   scramAuth,
@@ -163,12 +164,7 @@ function unknowableTicket(): string {
 
 /** A random authid for anonymous sessions (as Crossbar gives them). */
 function randomAuthid(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  const bytes = new Uint8Array(24);
-  crypto.getRandomValues(bytes);
-  let s = '';
-  for (const b of bytes) s += alphabet[b % alphabet.length];
-  return s;
+  return randomToken(24);
 }
 
 /**

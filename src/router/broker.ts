@@ -222,8 +222,12 @@ export class Broker {
   }
 
   /** Publishes a meta event (router as publisher, nobody excluded) if anyone could receive it. */
-  publishMeta(topic: string, args: WampList, kwargs?: WampDict): void {
+  publishMeta(topic: string, args: WampList | (() => WampList), kwargs?: WampDict): void {
     if (this.realm.peers.size === 0) return;
+    // Nobody subscribed (sessions join and leave far more often than anyone
+    // watches them): nothing to build or send.
+    if (this.realm.store.matchSubscriptions(topic)[Symbol.iterator]().next().done) return;
+    if (typeof args === 'function') args = args();
     const payload: WampPayload = kwargs ? { args, kwargs } : { args };
     this.publish(null, topic, {}, payload, false);
   }

@@ -102,7 +102,7 @@ export class Realm {
   join(peer: Peer): void {
     this.store.addSession(peer.info);
     this.peers.set(peer.id, peer);
-    this.broker.publishMeta('wamp.session.on_join', [this.meta.sessionDetails(peer.info)]);
+    this.broker.publishMeta('wamp.session.on_join', () => [this.meta.sessionDetails(peer.info)]);
   }
 
   /**

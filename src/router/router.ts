@@ -11,6 +11,7 @@ import type { WampDict } from '../wamp/uri.js';
 import { isValidUri } from '../wamp/uri.js';
 import { buildAuthMethods, type AuthConfig, type ServerAuthMethod } from './auth.js';
 import { IdSequence } from './ids.js';
+import { DeadlineSweeper, tickFor } from './deadlines.js';
 import { DEFAULT_LIMITS, type RealmConfig, type SessionLimits } from './options.js';
 import { Realm } from './realm.js';
 import { Connection, type RouterContext } from './session.js';
@@ -105,9 +106,11 @@ export class Router {
   private readonly defaultMethods: Map<string, ServerAuthMethod>;
   private readonly ctx: RouterContext;
   private closing: Promise<void> | null = null;
+  private readonly deadlines: DeadlineSweeper<Connection>;
 
   constructor(private readonly options: RouterOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.deadlines = new DeadlineSweeper(tickFor(this.limits.helloTimeout, this.limits.authTimeout, this.limits.goodbyeTimeout));
     this.defaultMethods = buildAuthMethods(options.auth);
     for (const r of options.realms ?? []) this.addRealm(r);
     const onError = options.onError ?? (() => {});
@@ -116,7 +119,11 @@ export class Router {
       welcomeRoles: ROUTER_ROLES,
       realm: (name, create) => this.realmFor(name, create),
       onError,
-      closed: (conn) => this.connections.delete(conn),
+      closed: (conn) => {
+        this.connections.delete(conn);
+        this.deadlines.delete(conn);
+      },
+      deadlines: this.deadlines,
     };
   }
 
@@ -170,6 +177,7 @@ export class Router {
       const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.limits.goodbyeTimeout + 2000)));
       await Promise.race([Promise.all(all), cap]);
       clearTimeout(timer);
+      this.deadlines.clear();
       for (const r of this.realms.values()) r.dealer.clearAllTimers();
     })();
     return this.closing;

@@ -85,9 +85,11 @@ const RAWSOCKET_MAGIC = 0x7f;
 const ALL_SERIALIZERS = Object.values(allSerializers);
 const MAX_MESSAGE_DEFAULT = 16 * 1024 * 1024;
 
-function peerOf(socket: Socket): string {
+function peerOf(socket: Socket): string | undefined {
   const addr = socket.remoteAddress;
-  if (!addr) return 'unix';
+  // No address: a Unix socket (an http.Server we are attached to may listen on
+  // one), or a TCP socket already closed (nothing to report then).
+  if (!addr) return socket.destroyed ? undefined : 'unix';
   return `${socket.remoteFamily === 'IPv6' ? 'tcp6' : 'tcp4'}:${addr}:${socket.remotePort ?? 0}`;
 }
 
@@ -95,6 +97,28 @@ function headersOf(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   return out;
+}
+
+/**
+ * The channel facts of a WebSocket connection, with `peer` (a getpeername
+ * system call) and `httpHeaders` (a copy of every header) computed on first
+ * read: most sessions never read them, and they were ~3 % of the router's CPU
+ * per handshake (bench:router). Both are enumerable own getters, so spreading
+ * or serializing the object still shows them.
+ */
+function lazyChannelInfo(socket: Socket, req: { readonly headers: IncomingHttpHeaders }, secure: boolean): Partial<WampTransportInfo> {
+  let peer: string | undefined | null = null;
+  let httpHeaders: Record<string, string> | null = null;
+  return {
+    secure,
+    get peer(): string | undefined {
+      if (peer === null) peer = peerOf(socket);
+      return peer;
+    },
+    get httpHeaders(): Record<string, string> {
+      return (httpHeaders ??= headersOf(req.headers));
+    },
+  };
 }
 
 /**
@@ -117,7 +141,9 @@ export class WampListener {
   private readonly wss: WebSocketServer | null;
   private readonly paths: Set<string>;
   private readonly servers: NetServer[] = [];
+  /** Connections not handed over yet (waiting for their first bytes, or in the RawSocket handshake). */
   private readonly sockets = new Set<Socket>();
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
   private readonly attached: HttpServer[] = [];
   private readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => this.upgrade(req, socket, head);
 
@@ -192,58 +218,98 @@ export class WampListener {
     for (const s of this.attached) s.off('upgrade', this.onUpgrade);
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
+    this.stopSweepIfIdle();
     // Idle keep-alive HTTP connections (browsers hold them) would keep close() waiting.
     this.http.closeAllConnections();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.servers.length = 0;
   }
 
-  /** A fresh connection: wait for its first bytes, then RawSocket or HTTP. */
+  /**
+   * A fresh connection: wait for its first bytes, then RawSocket or HTTP.
+   * Shared listener functions and one sweep timer for all waiting sockets, not
+   * closures and a timer per connection (bench:router, handshakes).
+   */
   private accept(socket: Socket, rawsocket: boolean, http: boolean): void {
+    (socket as FreshSocket)[kFresh] = { listener: this, rawsocket, http, started: Date.now() };
     this.sockets.add(socket);
-    socket.on('error', () => socket.destroy());
-    const timer = setTimeout(() => socket.destroy(), this.options.openTimeout ?? 10_000);
-    const forget = (): void => {
-      clearTimeout(timer);
-      this.sockets.delete(socket);
-    };
-    socket.once('close', forget);
-    socket.once('data', (chunk: Buffer) => {
-      socket.pause();
-      clearTimeout(timer);
-      if (chunk[0] === RAWSOCKET_MAGIC && rawsocket) {
-        const opts = this.options.rawsocket || {};
-        acceptRawSocket(socket, {
-          firstBytes: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
-          ...(opts.serializers ? { serializers: opts.serializers } : {}),
-          maxMessageSize: opts.maxMessageSize ?? MAX_MESSAGE_DEFAULT,
-        }).then(
-          (transport) => {
-            forget();
-            socket.off('close', forget);
-            this.onTransport(transport);
-          },
-          () => socket.destroy(),
-        );
-      } else if (http) {
-        forget();
-        socket.off('close', forget);
-        if (this.wss) {
-          // WebSocket upgrades through our own head parser (about half node:http's
-          // cost per handshake); any other request, with the bytes read so far,
-          // goes on to node:http.
-          this.wss.acceptSocket(socket, {
-            received: chunk,
-            onConnection: (ws, req) => this.serve(ws, socket, req.url, req.headers),
-            fallback: (s, bytes) => this.toHttp(s, bytes),
-          });
-        } else {
-          this.toHttp(socket, chunk);
-        }
+    socket.on('error', destroyThis);
+    socket.on('close', freshOnClose);
+    socket.on('data', freshOnData);
+    if (this.sweepTimer === null) {
+      const timeout = this.options.openTimeout ?? 10_000;
+      this.sweepTimer = setInterval(() => this.sweep(timeout), Math.max(50, Math.min(1000, timeout / 4)));
+      this.sweepTimer.unref();
+    }
+  }
+
+  /** Drops connections that sent nothing within `openTimeout`. */
+  private sweep(timeout: number): void {
+    const limit = Date.now() - timeout;
+    for (const socket of this.sockets) {
+      const f = (socket as FreshSocket)[kFresh];
+      if (f && f.started <= limit) socket.destroy();
+    }
+    this.stopSweepIfIdle();
+  }
+
+  private stopSweepIfIdle(): void {
+    if (this.sockets.size === 0 && this.sweepTimer !== null) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+    }
+  }
+
+  /** @internal The socket is no longer waiting for its first bytes (it closed, or they came). */
+  forget(socket: Socket): void {
+    (socket as FreshSocket)[kFresh] = undefined;
+    socket.off('close', freshOnClose);
+    socket.off('data', freshOnData);
+    this.sockets.delete(socket);
+    this.stopSweepIfIdle();
+  }
+
+  /** @internal The first bytes of a fresh connection: RawSocket (0x7F) or HTTP. */
+  firstBytes(socket: Socket, chunk: Buffer, rawsocket: boolean, http: boolean): void {
+    socket.pause();
+    this.forget(socket);
+    if (chunk[0] === RAWSOCKET_MAGIC && rawsocket) {
+      // Until the RawSocket handshake completes, close() must still reach it.
+      this.sockets.add(socket);
+      const done = (): void => {
+        this.sockets.delete(socket);
+        this.stopSweepIfIdle();
+      };
+      socket.once('close', done);
+      const opts = this.options.rawsocket || {};
+      acceptRawSocket(socket, {
+        firstBytes: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+        ...(opts.serializers ? { serializers: opts.serializers } : {}),
+        maxMessageSize: opts.maxMessageSize ?? MAX_MESSAGE_DEFAULT,
+      }).then(
+        (transport) => {
+          socket.off('close', done);
+          done();
+          this.onTransport(transport);
+        },
+        () => socket.destroy(),
+      );
+    } else if (http) {
+      if (this.wss) {
+        // WebSocket upgrades through our own head parser (about half node:http's
+        // cost per handshake); any other request, with the bytes read so far,
+        // goes on to node:http.
+        this.wss.acceptSocket(socket, {
+          received: chunk,
+          onConnection: (ws, req) => this.serve(ws, socket, req),
+          fallback: (s, bytes) => this.toHttp(s, bytes),
+        });
       } else {
-        socket.destroy();
+        this.toHttp(socket, chunk);
       }
-    });
+    } else {
+      socket.destroy();
+    }
   }
 
   private toHttp(socket: Socket, bytes: Buffer): void {
@@ -260,12 +326,12 @@ export class WampListener {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws: WebSocketConnection) => this.serve(ws, socket, req.url, req.headers));
+    this.wss.handleUpgrade(req, socket, head, (ws: WebSocketConnection) => this.serve(ws, socket, req));
   }
 
   /** A WebSocket is open: make it a WAMP transport. */
-  private serve(ws: WebSocketConnection, socket: Socket, url: string | undefined, headers: IncomingHttpHeaders): void {
-    const path = (url ?? '/').split('?', 1)[0] as string;
+  private serve(ws: WebSocketConnection, socket: Socket, req: { readonly url?: string | undefined; readonly headers: IncomingHttpHeaders }): void {
+    const path = (req.url ?? '/').split('?', 1)[0] as string;
     if (!this.paths.has(path)) {
       ws.closeWithCode(1008, 'no WAMP endpoint here');
       return;
@@ -273,13 +339,37 @@ export class WampListener {
     const secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
     let transport: WampTransport;
     try {
-      transport = new WebSocketTransport(ws, { serializers: ALL_SERIALIZERS, info: { peer: peerOf(socket), secure, httpHeaders: headersOf(headers) } });
+      transport = new WebSocketTransport(ws, { serializers: ALL_SERIALIZERS, info: lazyChannelInfo(socket, req, secure) });
     } catch {
       ws.closeWithCode(1002, 'no WAMP subprotocol');
       return;
     }
     this.onTransport(transport);
   }
+}
+
+const kFresh = Symbol('autostrada.freshConnection');
+interface Fresh {
+  readonly listener: WampListener;
+  readonly rawsocket: boolean;
+  readonly http: boolean;
+  readonly started: number;
+}
+type FreshSocket = Socket & { [kFresh]?: Fresh | undefined };
+
+// Shared listeners (`this` is the socket): no closures per connection.
+function destroyThis(this: Socket): void {
+  this.destroy();
+}
+
+function freshOnClose(this: Socket): void {
+  const f = (this as FreshSocket)[kFresh];
+  if (f) f.listener.forget(this);
+}
+
+function freshOnData(this: Socket, chunk: Buffer): void {
+  const f = (this as FreshSocket)[kFresh];
+  if (f) f.listener.firstBytes(this, chunk, f.rawsocket, f.http);
 }
 
 function listenOn(server: NetServer, start: () => void): Promise<void> {

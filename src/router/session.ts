@@ -28,12 +28,13 @@ import {
   type WampMessage,
 } from '../wamp/messages.js';
 import { SerializationError } from '../wamp/serializers/types.js';
-import type { WampTransport, WampTransportCloseInfo, WampTransportHandler } from '../wamp/transport.js';
+import type { WampTransport, WampTransportCloseInfo, WampTransportHandler, WampTransportInfo } from '../wamp/transport.js';
 import type { WampDict } from '../wamp/uri.js';
 import { isDict, isList } from '../wamp/uri.js';
 import { InternalCallError, type AuthContext, type AuthIdentity, type AuthStep, type InternalCallResult, type ServerAuthMethod } from './auth.js';
 import { TRUSTED_ROLE } from './authorization.js';
 import { randomId } from './ids.js';
+import type { DeadlineSweeper, Expiring } from './deadlines.js';
 import type { SessionLimits } from './options.js';
 import { Peer, type PeerLink } from './peer.js';
 import type { Realm } from './realm.js';
@@ -51,7 +52,18 @@ export interface RouterContext {
   onError(err: unknown): void;
   /** The connection's transport closed. */
   closed(conn: Connection): void;
+  /** The handshake and closing timeouts of every connection. */
+  readonly deadlines: DeadlineSweeper<Connection>;
 }
+
+// What a connection does when its deadline passes (one field, no closure per timeout).
+const ON_DEADLINE_NONE = 0;
+const ON_DEADLINE_NO_HELLO = 1;
+const ON_DEADLINE_AUTH = 2;
+const ON_DEADLINE_IDLE = 3;
+const ON_DEADLINE_GOODBYE = 4;
+const ON_DEADLINE_SHUTDOWN = 5;
+type DeadlineAction = 0 | 1 | 2 | 3 | 4 | 5;
 
 /** Connection state. */
 export type ConnectionState = 'idle' | 'authenticating' | 'established' | 'closing' | 'closed';
@@ -59,11 +71,13 @@ export type ConnectionState = 'idle' | 'authenticating' | 'established' | 'closi
 type Pending = { respond: Extract<AuthStep, { kind: 'challenge' }>['respond']; method: string };
 
 /** The router's side of one transport. */
-export class Connection implements WampTransportHandler, PeerLink {
+export class Connection implements WampTransportHandler, PeerLink, Expiring {
   private stateValue: ConnectionState = 'idle';
   private peer: Peer | null = null;
   private realm: Realm | null = null;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** @internal When the armed timeout is due (see {@link armTimer}). */
+  deadline = 0;
+  private onDeadline: DeadlineAction = ON_DEADLINE_NONE;
   private busy = false;
   private readonly queue: WampMessage[] = [];
   private challenge: Pending | null = null;
@@ -73,9 +87,9 @@ export class Connection implements WampTransportHandler, PeerLink {
   private handshake = 0;
   private shuttingDown = false;
   private overflowed = false;
-  private resolveClosed!: () => void;
-  /** Settles when the transport has closed. */
-  readonly whenClosed: Promise<void>;
+  private transportClosed = false;
+  /** Resolves shutdown()'s promise (made only when shutting down). */
+  private onTransportClosed: (() => void) | null = null;
 
   /**
    * @param router - the router
@@ -88,9 +102,7 @@ export class Connection implements WampTransportHandler, PeerLink {
     readonly transport: WampTransport,
     private readonly methods: ReadonlyMap<string, ServerAuthMethod>,
     private readonly trusted: boolean,
-  ) {
-    this.whenClosed = new Promise((resolve) => (this.resolveClosed = resolve));
-  }
+  ) {}
 
   /** Current state. */
   get state(): ConnectionState {
@@ -104,7 +116,7 @@ export class Connection implements WampTransportHandler, PeerLink {
 
   /** Starts receiving; a client must send HELLO within `limits.helloTimeout`. */
   start(): void {
-    this.armTimer(this.router.limits.helloTimeout, () => this.abort(WampUri.HANDSHAKE_TIMEOUT, 'no HELLO in time', 1008));
+    this.armTimer(this.router.limits.helloTimeout, ON_DEADLINE_NO_HELLO);
     this.transport.open(this);
   }
 
@@ -136,7 +148,10 @@ export class Connection implements WampTransportHandler, PeerLink {
     this.queue.length = 0;
     this.leave();
     this.router.closed(this);
-    this.resolveClosed();
+    this.transportClosed = true;
+    const resolve = this.onTransportClosed;
+    this.onTransportClosed = null;
+    resolve?.();
   }
 
   // -------------------------------------------------------------------------
@@ -234,9 +249,7 @@ export class Connection implements WampTransportHandler, PeerLink {
     this.sessionId = randomId();
     this.stateValue = 'authenticating';
     const gen = ++this.handshake;
-    this.armTimer(this.router.limits.authTimeout, () =>
-      this.abort(WampUri.AUTHENTICATION_FAILED, 'authentication did not finish in time', 1008),
-    );
+    this.armTimer(this.router.limits.authTimeout, ON_DEADLINE_AUTH);
     if (this.trusted) {
       this.welcome(
         {
@@ -319,10 +332,7 @@ export class Connection implements WampTransportHandler, PeerLink {
       return;
     }
     this.clearTimer();
-    const t = this.transport.info;
-    const transport: WampDict = { type: t.type, serializer: t.serializer, protocol: t.protocol };
-    if (t.peer !== undefined) transport.peer = t.peer;
-    if (t.secure !== undefined) transport.secure = t.secure;
+    const transport = transportDetails(this.transport.info);
     const info: SessionInfo = {
       session: this.sessionId,
       authid: id.authid,
@@ -371,7 +381,7 @@ export class Connection implements WampTransportHandler, PeerLink {
     this.realm = null;
     this.challenge = null;
     this.handshake++;
-    this.armTimer(this.router.limits.helloTimeout, () => this.close(1000));
+    this.armTimer(this.router.limits.helloTimeout, ON_DEADLINE_IDLE);
   }
 
   /** Sends ABORT, leaves the realm and closes the transport. */
@@ -397,7 +407,7 @@ export class Connection implements WampTransportHandler, PeerLink {
     this.send({ type: MessageType.GOODBYE, details: message === undefined ? {} : { message }, reason });
     this.leave();
     this.stateValue = 'closing';
-    this.armTimer(this.router.limits.goodbyeTimeout, () => this.close(1000));
+    this.armTimer(this.router.limits.goodbyeTimeout, ON_DEADLINE_GOODBYE);
   }
 
   /**
@@ -411,15 +421,24 @@ export class Connection implements WampTransportHandler, PeerLink {
       this.send({ type: MessageType.GOODBYE, details: {}, reason: WampUri.CLOSE_SYSTEM_SHUTDOWN });
       this.leave();
       this.stateValue = 'closing';
-      this.armTimer(this.router.limits.goodbyeTimeout, () => this.close(1001));
+      this.armTimer(this.router.limits.goodbyeTimeout, ON_DEADLINE_SHUTDOWN);
     } else if (this.stateValue === 'closing') {
-      this.armTimer(this.router.limits.goodbyeTimeout, () => this.close(1001));
+      this.armTimer(this.router.limits.goodbyeTimeout, ON_DEADLINE_SHUTDOWN);
     } else if (this.stateValue !== 'closed') {
       this.close(1001);
     } else if (this.transport.isOpen) {
       this.transport.close(1001);
     }
-    return this.whenClosed;
+    if (this.transportClosed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const before = this.onTransportClosed;
+      this.onTransportClosed = before
+        ? () => {
+            before();
+            resolve();
+          }
+        : resolve;
+    });
   }
 
   // -------------------------------------------------------------------------
@@ -459,20 +478,70 @@ export class Connection implements WampTransportHandler, PeerLink {
     });
   }
 
-  private armTimer(ms: number, fire: () => void): void {
-    this.clearTimer();
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      fire();
-    }, ms);
+  private armTimer(ms: number, action: DeadlineAction): void {
+    this.deadline = Date.now() + ms;
+    this.onDeadline = action;
+    this.router.deadlines.add(this);
   }
 
   private clearTimer(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
+    if (this.onDeadline !== ON_DEADLINE_NONE) {
+      this.onDeadline = ON_DEADLINE_NONE;
+      this.router.deadlines.delete(this);
     }
   }
+
+  /** @internal The armed timeout passed (called by the router's {@link DeadlineSweeper}). */
+  expire(): void {
+    const action = this.onDeadline;
+    this.onDeadline = ON_DEADLINE_NONE;
+    switch (action) {
+      case ON_DEADLINE_NO_HELLO:
+        this.abort(WampUri.HANDSHAKE_TIMEOUT, 'no HELLO in time', 1008);
+        break;
+      case ON_DEADLINE_AUTH:
+        this.abort(WampUri.AUTHENTICATION_FAILED, 'authentication did not finish in time', 1008);
+        break;
+      case ON_DEADLINE_IDLE:
+      case ON_DEADLINE_GOODBYE:
+        this.close(1000);
+        break;
+      case ON_DEADLINE_SHUTDOWN:
+        this.close(1001);
+        break;
+    }
+  }
+}
+
+/**
+ * The `transport` entry of a session's details (meta API). `peer` is read
+ * from the transport when first asked for (a system call on Node, and most
+ * sessions are never looked up), through an enumerable getter.
+ */
+function transportDetails(t: WampTransportInfo): WampDict {
+  const { type, serializer, protocol, secure } = t;
+  // Object literals (one shape each), not defineProperty (which is slow and
+  // leaves the object in dictionary mode).
+  if (!('peer' in t)) return secure === undefined ? { type, serializer, protocol } : { type, serializer, protocol, secure };
+  if (secure === undefined) {
+    return {
+      type,
+      serializer,
+      protocol,
+      get peer(): string {
+        return t.peer ?? 'unknown';
+      },
+    };
+  }
+  return {
+    type,
+    serializer,
+    protocol,
+    secure,
+    get peer(): string {
+      return t.peer ?? 'unknown';
+    },
+  };
 }
 
 function messageName(msg: WampMessage): string {

@@ -12,7 +12,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Router } from '../../src/router/server.js';
+import { Router, WampListener } from '../../src/router/server.js';
+import type { WampTransport } from '../../src/wamp/transport.js';
 import { Session } from '../../src/wamp/session.js';
 import { WebSocketTransport } from '../../src/wamp/transports/websocket.js';
 import { connectRawSocket } from '../../src/adapters/node/rawsocket.js';
@@ -86,6 +87,48 @@ test('every WebSocket subprotocol and every RawSocket serializer, calling each o
   assert.deepEqual(results.map((r) => r.args[0]), clients.map((_, i) => i + 100));
   assert.ok(router.traffic.messagesIn > 0 && router.traffic.messagesOut > 0);
   await Promise.all([...clients, callee].map((s) => s.leave()));
+});
+
+test('transport facts over WebSocket: peer address and upgrade headers, read when asked for, in the meta API with every serializer', async () => {
+  // WampListener alone: the transport's info as handed over.
+  const seen: WampTransport[] = [];
+  const listener = new WampListener((t) => seen.push(t), { port: 0, static: false });
+  const addr = await listener.listen();
+  try {
+    const ws = await WebSocket.connect(`ws://127.0.0.1:${addr.port}/ws`, ['wamp.2.json'], { headers: { 'X-Probe': 'yes' } });
+    await new Promise((r) => setTimeout(r, 20));
+    const info = seen[0]!.info;
+    assert.equal(info.type, 'websocket');
+    assert.equal(info.protocol, 'wamp.2.json');
+    assert.equal(info.secure, false);
+    assert.match(info.peer ?? '', /^tcp4:127\.0\.0\.1:\d+$/);
+    assert.equal(info.httpHeaders?.['x-probe'], 'yes');
+    assert.equal(info.httpHeaders?.['sec-websocket-protocol'], 'wamp.2.json');
+    // Getters, but enumerable: a copy or JSON shows them.
+    assert.equal({ ...info }.peer, info.peer);
+    assert.equal(JSON.parse(JSON.stringify(info)).httpHeaders['x-probe'], 'yes');
+    ws.close();
+    for (const t of seen) t.close(1001);
+  } finally {
+    await listener.close();
+  }
+  // Through the router: wamp.session.get and wamp.session.on_join carry transport.peer.
+  for (const protocol of ['wamp.2.json', 'wamp.2.msgpack', 'wamp.2.cbor']) {
+    const watcher = await wsSession(protocol);
+    const joined = new Promise<Record<string, unknown>>((resolve) => void watcher.subscribe('wamp.session.on_join', (args) => resolve(args[0] as Record<string, unknown>)));
+    await new Promise((r) => setTimeout(r, 20));
+    const other = await wsSession(protocol);
+    const onJoin = await joined;
+    const got = (await watcher.call('wamp.session.get', [other.id])).args[0] as Record<string, unknown>;
+    for (const details of [onJoin, got]) {
+      const transport = details.transport as Record<string, unknown>;
+      assert.equal(details.session, other.id);
+      assert.equal(transport.type, 'websocket', protocol);
+      assert.equal(transport.protocol, protocol);
+      assert.match(String(transport.peer), /^tcp4:127\.0\.0\.1:\d+$/, protocol);
+    }
+    await Promise.all([watcher.leave(), other.leave()]);
+  }
 });
 
 test('PubSub across transports: RawSocket publisher, WebSocket subscribers', async () => {

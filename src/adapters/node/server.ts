@@ -323,6 +323,11 @@ export class WebSocketServer extends EventEmitter {
       reject(socket, err);
       return;
     }
+    if (verdict === true) {
+      // The common answer, without a closure.
+      this.complete(req, socket, head, hs, cb);
+      return;
+    }
     const decide = (v: boolean | VerifyRejection): void => {
       if (v === true) this.complete(req, socket, head, hs, cb);
       else if (v === false) reject(socket, new WebSocketError('WS_ERR_HANDSHAKE_REJECTED', 'client rejected', 0, 403));

@@ -90,6 +90,8 @@ export function parseClosePayload(payload: Uint8Array): { code: number; reason: 
   // §5.5.1: "the data MAY contain a reason [...] the interpretation of this
   // data is not defined by this specification" beyond being UTF-8; §8.1: bad
   // UTF-8 fails the connection, and §7.4.1 1007 is the code for that.
+  // No reason (the usual case): skip the decoder's fixed cost.
+  if (payload.length === 2) return { code, reason: '' };
   const reasonBytes = payload.subarray(2);
   if (!isValidUtf8(reasonBytes)) {
     throw new WebSocketError('WS_ERR_INVALID_UTF8', 'Close frame reason is not valid UTF-8', CloseCode.INVALID_PAYLOAD);

@@ -33,7 +33,12 @@ export interface WebSocketTransportOptions extends MessageTransportOptions {
    * bundled only by apps that import them.
    */
   serializers?: readonly Serializer[];
-  /** Extra channel facts (peer address, TLS, upgrade headers) for {@link WampTransportInfo}. */
+  /**
+   * Extra channel facts (peer address, TLS, upgrade headers) for {@link WampTransportInfo}.
+   * The object itself becomes the transport's `info`, completed with `type`,
+   * `serializer` and `protocol` (so getters in it are not called until read):
+   * give each transport its own.
+   */
   info?: Partial<Omit<WampTransportInfo, 'type' | 'serializer' | 'protocol'>>;
 }
 
@@ -54,7 +59,8 @@ export class WebSocketTransport extends MessageTransport {
     if (!serializer) throw protocolViolation(`WebSocket subprotocol '${ws.protocol}' is not a WAMP subprotocol we speak`);
     super(serializer, viaBatch?.batched ?? null, options);
     this.ws = ws;
-    this.info = { ...options.info, type: 'websocket', serializer: serializer.id, protocol: ws.protocol };
+    // Completed in place: a getter in it (the router's lazy `peer`) stays lazy.
+    this.info = Object.assign(options.info ?? {}, { type: 'websocket' as const, serializer: serializer.id, protocol: ws.protocol });
     // Browsers default to Blob; ours to Uint8Array. ArrayBuffer works with both.
     if (ws.binaryType !== 'uint8array') ws.binaryType = 'arraybuffer';
     ws.addEventListener('message', ((ev: { data: unknown }) => {
