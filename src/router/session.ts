@@ -56,6 +56,8 @@ export interface RouterContext {
   readonly deadlines: DeadlineSweeper<Connection>;
 }
 
+const NO_DETAILS: WampDict = Object.freeze({});
+
 // What a connection does when its deadline passes (one field, no closure per timeout).
 const ON_DEADLINE_NONE = 0;
 const ON_DEADLINE_NO_HELLO = 1;
@@ -81,7 +83,7 @@ export class Connection implements WampTransportHandler, PeerLink, Expiring {
   private busy = false;
   private readonly queue: WampMessage[] = [];
   private challenge: Pending | null = null;
-  private helloDetails: WampDict = {};
+  private helloDetails: WampDict = NO_DETAILS;
   private sessionId = 0;
   /** Bumped whenever a handshake ends, so late async auth results are ignored. */
   private handshake = 0;
@@ -344,6 +346,8 @@ export class Connection implements WampTransportHandler, PeerLink, Expiring {
     };
     const roles = isDict(this.helloDetails.roles) ? this.helloDetails.roles : {};
     this.peer = new Peer(info, roles, this);
+    // Not needed after the handshake (the Peer keeps the client's features as bits).
+    this.helloDetails = NO_DETAILS;
     const details: WampDict = {
       realm: realm.name,
       authid: id.authid,

@@ -152,11 +152,8 @@ export abstract class MessageTransport extends HandlerSlot implements WampTransp
     options: MessageTransportOptions = {},
   ) {
     super();
-    this.parseOptions = {
-      strictUris: options.strictUris ?? false,
-      acceptNullPayload: options.acceptNullPayload ?? false,
-    };
-    this.batchLimits = { maxMessages: options.maxMessages };
+    // The options object serves as both (no copies: a router holds thousands of transports).
+    this.parseOptions = this.batchLimits = options;
   }
 
   send(msg: WampMessage): void {

@@ -16,6 +16,7 @@ import {
   buildAcceptResponse,
   buildRejectResponse,
   HttpHeadParser,
+  parseHead,
   parseUpgradeRequest,
   type HttpHead,
   type ServerHandshakeRequest,
@@ -261,7 +262,7 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** @internal The whole head of a pending handshake arrived. */
-  requestArrived(socket: Socket, head: HttpHead, rest: Uint8Array, p: PendingHandshake): void {
+  requestArrived(socket: Socket, head: HttpHead, text: string, rest: Uint8Array, p: PendingHandshake): void {
     const upgrade = head.headers.get('upgrade');
     if (!wantsWebSocket(upgrade) && p.fallback && p.received) {
       // Not for us: hand the socket, and everything read from it, to the fallback.
@@ -276,7 +277,9 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     const restBuf = rest.length === 0 ? EMPTY_BUFFER : Buffer.from(rest.buffer, rest.byteOffset, rest.length);
-    this.upgrade(toUpgradeRequest(head, socket), head, socket, restBuf, p.onConnection);
+    const req = new StandaloneRequest(head, text, socket);
+    this.upgrade(req, head, socket, restBuf, p.onConnection);
+    req.release();
   }
 
   /**
@@ -449,7 +452,7 @@ class PendingHandshake {
 function pendingOnData(this: Socket, chunk: Buffer): void {
   const p = (this as PendingSocket)[kPending];
   p.received?.push(chunk);
-  let res: { head: HttpHead; rest: Uint8Array } | null;
+  let res: { head: HttpHead; rest: Uint8Array; text: string } | null;
   try {
     res = p.parser.push(chunk);
   } catch (err) {
@@ -459,7 +462,7 @@ function pendingOnData(this: Socket, chunk: Buffer): void {
   }
   if (!res) return;
   p.server.settle(p);
-  p.server.requestArrived(this, res.head, res.rest, p);
+  p.server.requestArrived(this, res.head, res.text, res.rest, p);
 }
 
 function pendingOnClose(this: Socket): void {
@@ -481,31 +484,46 @@ function pathOf(url: string | undefined): string {
 /**
  * The standalone listener's stand-in for http.IncomingMessage. `headers`
  * and `rawHeaders` are built on first access: most connections never read
- * them, and every object per handshake costs (docs/ARCHITECTURE.md).
+ * them, and every object per handshake costs (docs/ARCHITECTURE.md). Once the
+ * connection is open it keeps only the head's text (one string) and parses it
+ * again if asked: the parsed form was ~1 KB per idle connection.
  */
 class StandaloneRequest implements UpgradeRequest {
   readonly method: string;
   readonly url: string;
   readonly httpVersion: string;
   readonly socket: Socket;
-  private readonly head: HttpHead;
+  private head: HttpHead | null;
+  private readonly text: string;
   private headersCache: IncomingHttpHeaders | null = null;
   private rawCache: string[] | null = null;
 
-  constructor(head: HttpHead, socket: Socket) {
+  constructor(head: HttpHead, text: string, socket: Socket) {
     this.head = head;
+    this.text = text;
     this.socket = socket;
-    this.method = head.startLine[0];
-    this.url = head.startLine[1];
-    const version = head.startLine[2];
-    this.httpVersion = version.startsWith('HTTP/') ? version.slice(5) : version;
+    const [method, url, version] = head.startLine;
+    // The usual values as literals (shared), not slices of the head.
+    this.method = method === 'GET' ? 'GET' : method;
+    this.url = url;
+    this.httpVersion = version === 'HTTP/1.1' ? '1.1' : version.startsWith('HTTP/') ? version.slice(5) : version;
+  }
+
+  private parsed(): HttpHead {
+    return (this.head ??= parseHead(this.text));
+  }
+
+  /** @internal The handshake is done: drop the parsed head (kept: its text). */
+  release(): void {
+    this.head = null;
   }
 
   get headers(): IncomingHttpHeaders {
     if (this.headersCache === null) {
       const headers: IncomingHttpHeaders = {};
-      for (const [k, v] of this.head.headers) headers[k] = v;
+      for (const [k, v] of this.parsed().headers) headers[k] = v;
       this.headersCache = headers;
+      this.head = null;
     }
     return this.headersCache;
   }
@@ -513,15 +531,11 @@ class StandaloneRequest implements UpgradeRequest {
   get rawHeaders(): string[] {
     if (this.rawCache === null) {
       const raw: string[] = [];
-      for (const [k, v] of this.head.rawHeaders) raw.push(k, v);
+      for (const [k, v] of this.parsed().rawHeaders) raw.push(k, v);
       this.rawCache = raw;
     }
     return this.rawCache;
   }
-}
-
-function toUpgradeRequest(head: HttpHead, socket: Socket): UpgradeRequest {
-  return new StandaloneRequest(head, socket);
 }
 
 function headSize(req: IncomingMessage): number {

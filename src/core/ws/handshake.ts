@@ -86,7 +86,13 @@ function trimOws(s: string): string {
   return s.slice(a, b);
 }
 
-function parseHead(text: string): HttpHead {
+/**
+ * Parses a complete HTTP/1.x head (start line and header fields, as latin1
+ * text ending in CRLF CRLF), as {@link HttpHeadParser} does.
+ *
+ * @throws WebSocketError `WS_ERR_HANDSHAKE_INVALID` (400) for a malformed head
+ */
+export function parseHead(text: string): HttpHead {
   // RFC 7230 §3: HTTP-message = start-line *( header-field CRLF ) CRLF
   const lines = text.split('\r\n');
   // `text` ends with CRLFCRLF: the split leaves two empty strings at the end.
@@ -162,7 +168,8 @@ function isRequestTarget(s: string): boolean {
 /**
  * Accumulates bytes until the end of an HTTP/1.x head (CRLF CRLF), then
  * parses it. Input may be split anywhere. What follows the head in the same
- * chunk (the first WebSocket frames, say) comes back as `rest`.
+ * chunk (the first WebSocket frames, say) comes back as `rest`, and the head
+ * itself as latin1 `text` (one string: the compact form to keep).
  *
  * At most `maxSize` bytes of head are buffered (the CRLFCRLF included):
  * the push that would go past it throws `WS_ERR_HANDSHAKE_TOO_BIG` (431,
@@ -204,7 +211,7 @@ export class HttpHeadParser {
    * @throws WebSocketError `WS_ERR_HANDSHAKE_TOO_BIG` (431) past `maxSize`;
    *   `WS_ERR_HANDSHAKE_INVALID` (400) for a malformed head.
    */
-  push(chunk: Uint8Array): { head: HttpHead; rest: Uint8Array } | null {
+  push(chunk: Uint8Array): { head: HttpHead; rest: Uint8Array; text: string } | null {
     if (this.#error) throw this.#error;
     let m = this.#matched;
     let end = -1;
@@ -262,13 +269,14 @@ export class HttpHeadParser {
     this.#matched = 0;
     this.#high = 0;
     let head: HttpHead;
+    const text = latin1(bytes, high < 0x80);
     try {
-      head = parseHead(latin1(bytes, high < 0x80));
+      head = parseHead(text);
     } catch (err) {
       this.#error = err as Error;
       throw err;
     }
-    return { head, rest: chunk.subarray(end) };
+    return { head, rest: chunk.subarray(end), text };
   }
 }
 

@@ -8,6 +8,7 @@ import { Router } from '../../../src/router/router.js';
 import { MessageType, type WampMessage } from '../../../src/wamp/messages.js';
 import { protocolViolation } from '../../../src/wamp/errors.js';
 import { ALL_ROLES, FakeTransport, TestClient } from './client.js';
+import { Peer } from '../../../src/router/peer.js';
 
 const abortOf = (m: WampMessage): string => (m.type === MessageType.ABORT ? m.reason : `not ABORT: ${JSON.stringify(m)}`);
 
@@ -282,5 +283,36 @@ describe('router: closing', () => {
     await router.close();
     await a.closed;
     assert.ok(Date.now() - t0 >= 40);
+  });
+});
+
+describe('Peer: client features from HELLO.Details.roles', () => {
+  test('announced roles and the spec features set to true; anything else reads as false', () => {
+    const link = { send: () => true, sendEvent: () => true, writable: true, kill: () => {} };
+    const info = { session: 1, authid: 'a', authrole: 'r', authmethod: 'anonymous', authprovider: 'static', transport: {} };
+    const peer = new Peer(
+      info,
+      {
+        callee: { features: { call_canceling: true, progressive_call_results: true, call_timeout: 'yes', made_up: true } },
+        caller: {},
+        subscriber: { features: { subscription_revocation: true } },
+        publisher: 'not a dict',
+      },
+      link,
+    );
+    assert.equal(peer.hasRole('callee'), true);
+    assert.equal(peer.hasRole('caller'), true);
+    assert.equal(peer.hasRole('subscriber'), true);
+    assert.equal(peer.hasRole('publisher'), false);
+    assert.equal(peer.has('callee', 'call_canceling'), true);
+    assert.equal(peer.calleeCancels, true);
+    assert.equal(peer.has('callee', 'progressive_call_results'), true);
+    assert.equal(peer.has('callee', 'call_timeout'), false, 'only `true` counts');
+    assert.equal(peer.has('callee', 'made_up'), false, 'not a spec feature');
+    assert.equal(peer.has('caller', 'progressive_call_results'), false);
+    assert.equal(peer.has('subscriber', 'subscription_revocation'), true);
+    assert.equal(peer.has('publisher', 'publisher_exclusion'), false);
+    const alsoCancels = new Peer(info, { callee: { features: { call_cancelling: true } } }, link);
+    assert.equal(alsoCancels.calleeCancels, true);
   });
 });

@@ -101,6 +101,35 @@ describe('WebSocketServer: listening and attaching', () => {
     }
   });
 
+  test('standalone: the request stays readable after the handshake (headers, rawHeaders, method, url, version)', T, async () => {
+    const wss = new WebSocketServer({ port: 0 });
+    const reqs: Array<{ headers: Record<string, unknown>; rawHeaders: string[]; method?: string; url?: string; httpVersion?: string }> = [];
+    wss.on('connection', (ws: WebSocketConnection, req: (typeof reqs)[number]) => {
+      echo(ws);
+      reqs.push(req);
+    });
+    await wss.ready();
+    const port = (wss.address() as AddressInfo).port;
+    try {
+      const ws = await roundTrip(`ws://127.0.0.1:${port}/p?q=1`, { headers: { 'X-One': 'a', 'x-one': 'b', 'X-Two': 'c' } });
+      await new Promise((r) => setTimeout(r, 10));
+      // Read only now, after the server dropped the parsed head: parsed again from its text.
+      const req = reqs[0]!;
+      assert.equal(req.method, 'GET');
+      assert.equal(req.url, '/p?q=1');
+      assert.equal(req.httpVersion, '1.1');
+      assert.equal(req.headers['x-one'], 'a, b');
+      assert.equal(req.headers['x-two'], 'c');
+      assert.equal(req.headers.upgrade, 'websocket');
+      const raw = req.rawHeaders;
+      assert.deepEqual(raw.slice(raw.indexOf('X-One'), raw.indexOf('X-One') + 2), ['X-One', 'a']);
+      assert.ok(raw.includes('X-Two'));
+      await closeClient(ws);
+    } finally {
+      await wss.close();
+    }
+  });
+
   test('attached to an existing http.Server: plain HTTP still served, upgrades handled', T, async () => {
     const server = createServer((req, res) => res.end('plain:' + req.url));
     const port = await listen(server);
