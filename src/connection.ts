@@ -197,8 +197,13 @@ export class WebSocketConnection {
   onerror: Listener<'error'> | null = null;
   onclose: Listener<'close'> | null = null;
 
-  /** Listeners by type, as arrays: a WAMP transport adds three per connection, and a Set each cost ~0.2 KB per idle session (bench:router). */
-  private listeners: Map<string, Array<(ev: never) => void>> | null = null;
+  /**
+   * Listeners as one flat array of (type, listener) pairs: a WAMP transport
+   * adds three per connection, and a Map of arrays cost ~0.4 KB per idle
+   * session (bench:router). Replaced, never changed in place, on removal, so
+   * an _emit iterating the old one is not disturbed (EventTarget semantics).
+   */
+  private listeners: Array<string | ((ev: never) => void)> | null = null;
   private proto: WebSocketProtocol | null = null;
   private transport: Transport | null = null;
   private state: ReadyState = CONNECTING;
@@ -241,19 +246,22 @@ export class WebSocketConnection {
   // ---- events -------------------------------------------------------------
 
   addEventListener<K extends keyof WsEventMap>(type: K, listener: Listener<K>): void {
-    const map = (this.listeners ??= new Map());
-    const fn = listener as (ev: never) => void;
-    const list = map.get(type);
-    if (!list) map.set(type, [fn]);
-    else if (!list.includes(fn)) list.push(fn); // EventTarget: adding the same listener twice is a no-op
+    const list = (this.listeners ??= []);
+    // EventTarget: adding the same listener twice is a no-op.
+    for (let i = 0; i < list.length; i += 2) if (list[i] === type && list[i + 1] === listener) return;
+    // Appended in place: an _emit in progress stops at the length it started with.
+    list.push(type, listener as (ev: never) => void);
   }
 
   removeEventListener<K extends keyof WsEventMap>(type: K, listener: Listener<K>): void {
-    const list = this.listeners?.get(type);
+    const list = this.listeners;
     if (!list) return;
-    const i = list.indexOf(listener as (ev: never) => void);
-    // A new array, so that an _emit iterating the old one is not disturbed (EventTarget semantics).
-    if (i !== -1) this.listeners!.set(type, list.filter((_, j) => j !== i));
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] === type && list[i + 1] === listener) {
+        this.listeners = list.slice(0, i).concat(list.slice(i + 2));
+        return;
+      }
+    }
   }
 
   /**
@@ -268,16 +276,21 @@ export class WebSocketConnection {
   /** @internal Is anybody listening? (Skips building event objects nobody reads.) */
   _wants(type: keyof WsEventMap): boolean {
     if (this.handlerFor(type) !== null) return true;
-    const list = this.listeners?.get(type);
-    return list !== undefined && list.length > 0;
+    const list = this.listeners;
+    if (list) for (let i = 0; i < list.length; i += 2) if (list[i] === type) return true;
+    return false;
   }
 
   /** @internal */
   _emit<K extends keyof WsEventMap>(type: K, event: WsEventMap[K]): void {
     const prop = this.handlerFor(type);
     if (typeof prop === 'function') this.safely(prop as (e: WsEventMap[K]) => void, event);
-    const list = this.listeners?.get(type);
-    if (list) for (const fn of list) this.safely(fn as (e: WsEventMap[K]) => void, event);
+    const list = this.listeners;
+    if (list) {
+      for (let i = 0, n = list.length; i < n; i += 2) {
+        if (list[i] === type) this.safely(list[i + 1] as (e: WsEventMap[K]) => void, event);
+      }
+    }
   }
 
   /** A throwing listener must not break the connection; report it asynchronously (like EventTarget). */

@@ -50,6 +50,7 @@ export {
   type ScramStaticConfig,
   type RealmStore,
   type SessionInfo as RouterSessionInfo,
+  type SessionTransport as RouterSessionTransport,
   type RegistrationRecord,
   type SubscriptionRecord,
   type RetainedEvent,

@@ -21,7 +21,7 @@ export {
   type TicketPrincipal,
   type InternalCallResult,
 } from './auth.js';
-export type { RealmStore, SessionInfo, RegistrationRecord, SubscriptionRecord, RetainedEvent, InvokePolicy, CalleeEntry } from './state.js';
+export type { RealmStore, SessionInfo, SessionTransport, RegistrationRecord, SubscriptionRecord, RetainedEvent, InvokePolicy, CalleeEntry } from './state.js';
 export { MemoryRealmStore } from './state.js';
 export { PatternMap, type MatchPolicy } from './matching.js';
 export { WampUri } from './uris.js';

@@ -20,7 +20,7 @@ import { registrationDetails } from './dealer.js';
 import { matchPolicyOf, type MatchPolicy } from './matching.js';
 import type { Peer, Testament } from './peer.js';
 import type { Realm } from './realm.js';
-import type { SessionInfo } from './state.js';
+import type { SessionInfo, SessionTransport } from './state.js';
 import { WampUri } from './uris.js';
 
 /** A meta procedure's answer: a result, or an error URI with a message. */
@@ -79,7 +79,7 @@ export class MetaApi {
       authrole: s.authrole,
       authmethod: s.authmethod,
       authprovider: s.authprovider,
-      transport: s.transport,
+      transport: transportDetails(s.transport),
     };
     if (s.authextra) d.authextra = s.authextra;
     return d;
@@ -253,4 +253,13 @@ export class MetaApi {
       return ok();
     });
   }
+}
+
+/** The `transport` entry of session details: a plain copy, made when asked for. */
+function transportDetails(t: SessionTransport): WampDict {
+  const d: WampDict = { type: t.type, serializer: t.serializer, protocol: t.protocol };
+  const peer = t.peer;
+  if (peer !== undefined) d.peer = peer;
+  if (t.secure !== undefined) d.secure = t.secure;
+  return d;
 }

@@ -100,25 +100,48 @@ function headersOf(headers: IncomingHttpHeaders): Record<string, string> {
 }
 
 /**
- * The channel facts of a WebSocket connection, with `peer` (a getpeername
- * system call) and `httpHeaders` (a copy of every header) computed on first
- * read: most sessions never read them, and they were ~3 % of the router's CPU
- * per handshake (bench:router). Both are enumerable own getters, so spreading
- * or serializing the object still shows them.
+ * The channel facts of a WebSocket connection. `peer` (a getpeername system
+ * call) and `httpHeaders` (a copy of every header) are computed when first
+ * read: most sessions never read them, and together they were ~3 % of the
+ * router's CPU per handshake (bench:router). A class, not an object literal
+ * with getters (V8 keeps those in dictionary mode: ~0.45 KB each per idle
+ * session). The getters are enumerable (for...in sees them) and `toJSON`
+ * includes them; a spread copy (`{ ...info }`) does not.
  */
-function lazyChannelInfo(socket: Socket, req: { readonly headers: IncomingHttpHeaders }, secure: boolean): Partial<WampTransportInfo> {
-  let peer: string | undefined | null = null;
-  let httpHeaders: Record<string, string> | null = null;
-  return {
-    secure,
-    get peer(): string | undefined {
-      if (peer === null) peer = peerOf(socket);
-      return peer;
-    },
-    get httpHeaders(): Record<string, string> {
-      return (httpHeaders ??= headersOf(req.headers));
-    },
-  };
+class ChannelInfo implements WampTransportInfo {
+  // Filled in by WebSocketTransport (declared here so the shape never changes).
+  type: WampTransportInfo['type'] = 'websocket';
+  serializer = '';
+  protocol = '';
+  readonly secure: boolean;
+  // Private (#): not enumerable, so for...in and spreads show the facts only.
+  readonly #socket: Socket;
+  readonly #req: { readonly headers: IncomingHttpHeaders };
+  #peer: string | undefined | null = null;
+  #headers: Record<string, string> | null = null;
+
+  constructor(socket: Socket, req: { readonly headers: IncomingHttpHeaders }, secure: boolean) {
+    this.#socket = socket;
+    this.#req = req;
+    this.secure = secure;
+  }
+
+  get peer(): string | undefined {
+    if (this.#peer === null) this.#peer = peerOf(this.#socket);
+    return this.#peer;
+  }
+
+  get httpHeaders(): Record<string, string> {
+    return (this.#headers ??= headersOf(this.#req.headers));
+  }
+
+  toJSON(): WampTransportInfo {
+    const { type, serializer, protocol, secure, peer, httpHeaders } = this;
+    return { type, serializer, protocol, secure, httpHeaders, ...(peer === undefined ? {} : { peer }) };
+  }
+}
+for (const name of ['peer', 'httpHeaders']) {
+  Object.defineProperty(ChannelInfo.prototype, name, { ...Object.getOwnPropertyDescriptor(ChannelInfo.prototype, name), enumerable: true });
 }
 
 /**
@@ -339,7 +362,7 @@ export class WampListener {
     const secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
     let transport: WampTransport;
     try {
-      transport = new WebSocketTransport(ws, { serializers: ALL_SERIALIZERS, info: lazyChannelInfo(socket, req, secure) });
+      transport = new WebSocketTransport(ws, { serializers: ALL_SERIALIZERS, info: new ChannelInfo(socket, req, secure) });
     } catch {
       ws.closeWithCode(1002, 'no WAMP subprotocol');
       return;

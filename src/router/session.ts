@@ -28,7 +28,7 @@ import {
   type WampMessage,
 } from '../wamp/messages.js';
 import { SerializationError } from '../wamp/serializers/types.js';
-import type { WampTransport, WampTransportCloseInfo, WampTransportHandler, WampTransportInfo } from '../wamp/transport.js';
+import type { WampTransport, WampTransportCloseInfo, WampTransportHandler } from '../wamp/transport.js';
 import type { WampDict } from '../wamp/uri.js';
 import { isDict, isList } from '../wamp/uri.js';
 import { InternalCallError, type AuthContext, type AuthIdentity, type AuthStep, type InternalCallResult, type ServerAuthMethod } from './auth.js';
@@ -334,7 +334,9 @@ export class Connection implements WampTransportHandler, PeerLink, Expiring {
       return;
     }
     this.clearTimer();
-    const transport = transportDetails(this.transport.info);
+    // The info object itself: its `peer` (a system call on Node) is read only
+    // if the meta API is asked about this session.
+    const transport = this.transport.info;
     const info: SessionInfo = {
       session: this.sessionId,
       authid: id.authid,
@@ -515,37 +517,6 @@ export class Connection implements WampTransportHandler, PeerLink, Expiring {
         break;
     }
   }
-}
-
-/**
- * The `transport` entry of a session's details (meta API). `peer` is read
- * from the transport when first asked for (a system call on Node, and most
- * sessions are never looked up), through an enumerable getter.
- */
-function transportDetails(t: WampTransportInfo): WampDict {
-  const { type, serializer, protocol, secure } = t;
-  // Object literals (one shape each), not defineProperty (which is slow and
-  // leaves the object in dictionary mode).
-  if (!('peer' in t)) return secure === undefined ? { type, serializer, protocol } : { type, serializer, protocol, secure };
-  if (secure === undefined) {
-    return {
-      type,
-      serializer,
-      protocol,
-      get peer(): string {
-        return t.peer ?? 'unknown';
-      },
-    };
-  }
-  return {
-    type,
-    serializer,
-    protocol,
-    secure,
-    get peer(): string {
-      return t.peer ?? 'unknown';
-    },
-  };
 }
 
 function messageName(msg: WampMessage): string {

@@ -24,8 +24,23 @@ export interface SessionInfo {
   readonly authprovider: string;
   /** Extra data from authentication (WELCOME.Details.authextra). */
   readonly authextra?: WampDict;
-  /** Transport facts (type, serializer, protocol, peer). */
-  readonly transport: WampDict;
+  /**
+   * Transport facts: the transport's own info object, read field by field
+   * (`peer` may be a getter, computed when first read); the meta API copies
+   * type, serializer, protocol, peer and secure out of it.
+   */
+  readonly transport: SessionTransport;
+}
+
+/** The transport facts of a session the meta API reports. */
+export interface SessionTransport {
+  readonly type: string;
+  readonly serializer: string;
+  readonly protocol: string;
+  /** Remote address, e.g. `'tcp4:127.0.0.1:51234'`. */
+  readonly peer?: string | undefined;
+  /** Whether the channel is encrypted. */
+  readonly secure?: boolean | undefined;
 }
 
 /** Invocation policy of a shared registration (advanced profile "Shared Registration"). */

@@ -37,6 +37,8 @@ const S_FAILED = 3;
 /** Callback that receives each piece, in order. */
 export type PieceSink = (piece: FramePiece) => void;
 
+const SCRATCH_KEY = new Uint8Array(4);
+
 export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
   private readonly expectMask: boolean;
   private readonly maxFrameSize: number;
@@ -54,7 +56,13 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
   private rsv1 = false;
   private length = 0;
   private received = 0;
-  private maskKey: Uint8Array | null = null;
+  // The masking key as four small integers, not a Uint8Array per connection
+  // (with its ArrayBuffer ~180 bytes per idle connection); copied into a
+  // shared scratch array right before each (synchronous) unmask.
+  private mk0 = 0;
+  private mk1 = 0;
+  private mk2 = 0;
+  private mk3 = 0;
   private masked = false;
   // control frame payload being collected
   private control: Uint8Array | null = null;
@@ -72,6 +80,16 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
     this.allowRsv1 = options.allowRsv1;
     this.unmask = options.unmask ?? applyMask;
     this.sink = sink;
+  }
+
+  /** The current frame's masking key, in the shared scratch array (valid until the next call). */
+  private key(): Uint8Array {
+    const k = SCRATCH_KEY;
+    k[0] = this.mk0;
+    k[1] = this.mk1;
+    k[2] = this.mk2;
+    k[3] = this.mk3;
+    return k;
   }
 
   /** Hand a piece downstream; subclasses may override (no closure per instance). */
@@ -137,7 +155,7 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
         const want = this.length - this.received;
         const take = want < end - pos ? want : end - pos;
         const payload = buf.subarray(pos, pos + take);
-        if (this.masked && take > 0) this.unmask(payload, this.maskKey as Uint8Array, this.received & 3);
+        if (this.masked && take > 0) this.unmask(payload, this.key(), this.received & 3);
         const first = this.received === 0;
         this.received += take;
         pos += take;
@@ -154,7 +172,7 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
         this.received += take;
         pos += take;
         if (this.received === this.length) {
-          if (this.masked) applyMask(ctl, this.maskKey as Uint8Array, 0);
+          if (this.masked) applyMask(ctl, this.key(), 0);
           this.state = S_HEADER;
           this.control = null;
           this.emit({ opcode: this.opcode, fin: true, rsv1: false, payload: ctl, first: true, last: true, length: this.length });
@@ -271,11 +289,10 @@ export class FrameDecoder implements Transformer<Uint8Array, FramePiece> {
       throw new WebSocketError('WS_ERR_FRAME_TOO_BIG', `frame payload of ${len} bytes exceeds maxFrameSize ${this.maxFrameSize}`, CloseCode.MESSAGE_TOO_BIG);
     }
     if (masked) {
-      const k = (this.maskKey ??= new Uint8Array(4));
-      k[0] = h[off] as number;
-      k[1] = h[off + 1] as number;
-      k[2] = h[off + 2] as number;
-      k[3] = h[off + 3] as number;
+      this.mk0 = h[off] as number;
+      this.mk1 = h[off + 1] as number;
+      this.mk2 = h[off + 2] as number;
+      this.mk3 = h[off + 3] as number;
     }
     this.fin = fin;
     this.rsv1 = rsv1;

@@ -63,21 +63,27 @@ export class WebSocketTransport extends MessageTransport {
     this.info = Object.assign(options.info ?? {}, { type: 'websocket' as const, serializer: serializer.id, protocol: ws.protocol });
     // Browsers default to Blob; ours to Uint8Array. ArrayBuffer works with both.
     if (ws.binaryType !== 'uint8array') ws.binaryType = 'arraybuffer';
-    ws.addEventListener('message', ((ev: { data: unknown }) => {
-      const d = ev.data;
-      if (typeof d === 'string' || d instanceof Uint8Array) this.receiveRaw(d);
-      else if (d instanceof ArrayBuffer) this.receiveRaw(new Uint8Array(d));
-      else this.receiveRaw(String(d));
-    }) as (ev: unknown) => void);
-    ws.addEventListener('close', ((ev: { code: number; reason: string; wasClean: boolean; error?: unknown }) => {
-      this.closed({
-        code: ev.code,
-        reason: ev.reason,
-        wasClean: ev.wasClean,
-        ...(ev.error instanceof Error ? { error: ev.error } : {}),
-      });
-    }) as (ev: unknown) => void);
-    ws.addEventListener('drain', (() => this.drained()) as (ev: unknown) => void);
+    // One listener for the three events (one closure per connection, not three).
+    const on = (ev: { type: string; data?: unknown; code: number; reason: string; wasClean: boolean; error?: unknown }): void => {
+      if (ev.type === 'message') {
+        const d = ev.data;
+        if (typeof d === 'string' || d instanceof Uint8Array) this.receiveRaw(d);
+        else if (d instanceof ArrayBuffer) this.receiveRaw(new Uint8Array(d));
+        else this.receiveRaw(String(d));
+      } else if (ev.type === 'close') {
+        this.closed({
+          code: ev.code,
+          reason: ev.reason,
+          wasClean: ev.wasClean,
+          ...(ev.error instanceof Error ? { error: ev.error } : {}),
+        });
+      } else {
+        this.drained();
+      }
+    };
+    ws.addEventListener('message', on as (ev: unknown) => void);
+    ws.addEventListener('close', on as (ev: unknown) => void);
+    ws.addEventListener('drain', on as (ev: unknown) => void);
   }
 
   get bufferedAmount(): number {

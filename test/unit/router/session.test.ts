@@ -289,7 +289,7 @@ describe('router: closing', () => {
 describe('Peer: client features from HELLO.Details.roles', () => {
   test('announced roles and the spec features set to true; anything else reads as false', () => {
     const link = { send: () => true, sendEvent: () => true, writable: true, kill: () => {} };
-    const info = { session: 1, authid: 'a', authrole: 'r', authmethod: 'anonymous', authprovider: 'static', transport: {} };
+    const info = { session: 1, authid: 'a', authrole: 'r', authmethod: 'anonymous', authprovider: 'static', transport: { type: 'local', serializer: 'json', protocol: 'wamp.2.json' } };
     const peer = new Peer(
       info,
       {
