@@ -80,11 +80,37 @@ interface Invocation {
   readonly id: number;
   readonly registration: Registration;
   readonly procedure: string;
-  readonly controller: AbortController;
+  /**
+   * Created when the handler first reads `details.signal` (an AbortController
+   * per invocation was the largest JS cost of a callee at one call in flight,
+   * bench:wamp); `abortedWith` remembers an abort that came before.
+   */
+  controller: AbortController | null;
+  abortedWith: WampSessionError | null;
   readonly input: BoundedQueue<InvocationChunk> | null;
   finalSeen: boolean;
   done: boolean;
   timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * The prototype of invocation details: `signal` is a getter that makes the
+ * invocation's AbortController on first read (already aborted if the
+ * invocation was). A class, so details stay a fast object.
+ */
+class LazySignal {
+  readonly #inv: Invocation;
+  constructor(inv: Invocation) {
+    this.#inv = inv;
+  }
+  get signal(): AbortSignal {
+    const inv = this.#inv;
+    if (!inv.controller) {
+      inv.controller = new AbortController();
+      if (inv.abortedWith) inv.controller.abort(inv.abortedWith);
+    }
+    return inv.controller.signal;
+  }
 }
 
 function chunkOf(msg: InvocationMessage): InvocationChunk {
@@ -236,7 +262,8 @@ export class Callee implements SessionPart {
       id: msg.request,
       registration: reg,
       procedure: typeof msg.details.procedure === 'string' ? msg.details.procedure : reg.procedure,
-      controller: new AbortController(),
+      controller: null,
+      abortedWith: null,
       input: progressiveInput ? new BoundedQueue<InvocationChunk>(this.core.limits.maxBufferedResults) : null,
       finalSeen: !progressiveInput,
       done: false,
@@ -256,12 +283,10 @@ export class Callee implements SessionPart {
   }
 
   private run(inv: Invocation, msg: InvocationMessage): void {
-    const details: InvocationDetails = {
-      ...msg.details,
+    const details = Object.assign(new LazySignal(inv), msg.details, {
       procedure: inv.procedure,
       registration: inv.registration.id,
-      signal: inv.controller.signal,
-    };
+    }) as unknown as InvocationDetails;
     if (msg.payload !== undefined) details.payload = msg.payload;
     if (msg.details.receive_progress === true) {
       details.sendProgress = (args?: WampList, kwargs?: WampDict, options: ProgressOptions = {}) =>
@@ -327,7 +352,10 @@ export class Callee implements SessionPart {
       }
       inv.input.end(abortWith);
     }
-    if (abortWith) inv.controller.abort(abortWith);
+    if (abortWith) {
+      inv.abortedWith = abortWith;
+      inv.controller?.abort(abortWith);
+    }
     return true;
   }
 

@@ -345,7 +345,9 @@ describe('interrupts and timeouts (callee)', () => {
     });
     invoke(router, 4, 100);
     router.send({ type: MessageType.INTERRUPT, request: 4, options: { mode: 'kill' } });
+    // First read after the INTERRUPT: the signal is made then, already aborted; the same one on every read.
     assert.equal(d.signal.aborted, true);
+    assert.equal(d.signal, d.signal);
     assert.ok(d.signal.reason instanceof WampSessionError && d.signal.reason.code === 'WAMP_ERR_CANCELED');
     const e = await router.expect(MessageType.ERROR);
     assert.deepEqual([e.request, e.error], [4, 'wamp.error.canceled']);
