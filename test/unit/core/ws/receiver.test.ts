@@ -140,6 +140,41 @@ function feedUntilThrow(r: MessageReceiver, pieces: FramePiece[]): [number, unkn
 
 // ---------------------------------------------------------------- whole messages
 
+test('a large single-frame message arriving in pieces is assembled in place: binary and text, any cuts, with and without an allocator', () => {
+  const size = 100 * 1024;
+  const bin = new Uint8Array(size).map((_, i) => (i * 31) & 255);
+  const text = 'é✓a'.repeat(Math.ceil(size / 6)).slice(0, size / 2);
+  for (const alloc of [undefined, (n: number) => Buffer.allocUnsafe(n)]) {
+    for (const cuts of [[1], [65536], [1000, 2000, 70000], Array.from({ length: 99 }, (_, i) => (i + 1) * 1024 + 7)]) {
+      const got: ReceiveEvent[] = [];
+      const r = new MessageReceiver({ maxMessageSize: 1 << 20, ...(alloc ? { alloc } : {}) }, (e) => got.push(e));
+      for (const p of framePieces(Opcode.BINARY, bin, cuts)) r.piece(p);
+      // a control frame between messages, then the text one
+      r.piece(piece(Opcode.PING, 'x'));
+      for (const p of framePieces(Opcode.TEXT, text, cuts)) r.piece(p);
+      assert.equal(got.length, 3);
+      const [m1, ping, m2] = got;
+      assert.ok(m1?.type === 'message' && m1.binary && Buffer.from(m1.data).equals(Buffer.from(bin)));
+      assert.equal(ping?.type, 'ping');
+      assert.ok(m2?.type === 'message' && !m2.binary && Buffer.from(m2.data).toString('utf8') === text);
+    }
+  }
+});
+
+test('a large single-frame text message fails on its first invalid UTF-8 piece; one over maxMessageSize fails with 1009', () => {
+  const size = 80 * 1024;
+  const data = new Uint8Array(size).fill(0x61);
+  data[50_000] = 0xff;
+  const { r } = receiver();
+  const [at, err] = feedUntilThrow(r, framePieces(Opcode.TEXT, data, [10_000, 40_000, 60_000]));
+  assert.equal(at, 2, 'the piece holding the bad byte');
+  assert.ok(isWsError('WS_ERR_INVALID_UTF8', 1007)(err));
+  const small = receiver({ maxMessageSize: 70 * 1024 });
+  const [at2, err2] = feedUntilThrow(small.r, framePieces(Opcode.BINARY, new Uint8Array(size), [30_000, 60_000]));
+  assert.equal(at2, 2);
+  assert.ok(isWsError('WS_ERR_MESSAGE_TOO_BIG', 1009)(err2));
+});
+
 test('whole messages: text, binary, empty, each as one event', () => {
   const { r, events } = receiver();
   r.piece(piece(Opcode.TEXT, 'héllo ✓'));
