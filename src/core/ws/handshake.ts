@@ -190,7 +190,8 @@ function isRequestTarget(s: string): boolean {
  */
 export class HttpHeadParser {
   readonly maxSize: number;
-  #chunks: Uint8Array[] = [];
+  /** Earlier chunks of a head split across reads (usually none: created on the first split). */
+  #chunks: Uint8Array[] | null = null;
   #size = 0;
   /** How many bytes of CR LF CR LF have been matched so far (0..3). */
   #matched = 0;
@@ -238,32 +239,33 @@ export class HttpHeadParser {
           `HTTP head larger than ${this.maxSize} bytes`,
           431,
         );
-        this.#chunks = [];
+        this.#chunks = null;
         throw this.#error;
       }
       this.#matched = m;
       this.#high = high;
       if (chunk.length > 0) {
         // Copy: the caller may reuse its buffer.
-        this.#chunks.push(chunk.slice());
+        (this.#chunks ??= []).push(chunk.slice());
         this.#size += chunk.length;
       }
       return null;
     }
 
     let bytes: Uint8Array;
-    if (this.#chunks.length === 0) {
+    const chunks = this.#chunks;
+    if (chunks === null || chunks.length === 0) {
       // The whole head came in this chunk (the usual case): no copy.
       bytes = chunk.subarray(0, end);
     } else {
       bytes = new Uint8Array(this.#size + end);
       let off = 0;
-      for (const c of this.#chunks) {
+      for (const c of chunks) {
         bytes.set(c, off);
         off += c.length;
       }
       bytes.set(chunk.subarray(0, end), off);
-      this.#chunks = [];
+      this.#chunks = null;
     }
     this.#size = 0;
     this.#matched = 0;
@@ -421,7 +423,9 @@ export function parseUpgradeRequest(head: HttpHead): ServerHandshakeRequest {
   // code to any HTTP/1.1 request message that lacks a Host header field and
   // to any request message that contains more than one Host header field".
   if (!h.get('host')) throw badHead('Missing Host header');
-  if (head.rawHeaders.filter(([n]) => n.toLowerCase() === 'host').length > 1) throw badHead('More than one Host header');
+  let hosts = 0;
+  for (const [n] of head.rawHeaders) if (n.length === 4 && n.toLowerCase() === 'host') hosts++;
+  if (hosts > 1) throw badHead('More than one Host header');
   // §4.2.1 item 3: "An |Upgrade| header field containing the value
   // "websocket", treated as an ASCII case-insensitive value."
   if (!hasToken(h.get('upgrade'), 'websocket')) throw badHead('Missing or invalid Upgrade header: expected websocket');
