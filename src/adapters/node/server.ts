@@ -530,12 +530,7 @@ class StandaloneRequest implements UpgradeRequest {
   }
 
   get rawHeaders(): string[] {
-    if (this.rawCache === null) {
-      const raw: string[] = [];
-      for (const [k, v] of this.parsed().rawHeaders) raw.push(k, v);
-      this.rawCache = raw;
-    }
-    return this.rawCache;
+    return (this.rawCache ??= this.parsed().rawHeaders);
   }
 }
 
@@ -549,17 +544,15 @@ function headSize(req: IncomingMessage): number {
 /** node:http has parsed the request; present it in the core's shape. */
 function toHttpHead(req: IncomingMessage): HttpHead {
   const headers = new Map<string, string>();
-  const rawHeaders: Array<[string, string]> = [];
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
-    rawHeaders.push([name, value]);
     const key = name.toLowerCase();
     const prev = headers.get(key);
     headers.set(key, prev === undefined ? value : `${prev}, ${value}`);
   }
-  return { startLine: [req.method ?? 'GET', req.url ?? '/', `HTTP/${req.httpVersion}`], headers, rawHeaders };
+  return { startLine: [req.method ?? 'GET', req.url ?? '/', `HTTP/${req.httpVersion}`], headers, rawHeaders: raw };
 }
 
 function reject(socket: Socket, err: unknown): void {

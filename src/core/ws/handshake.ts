@@ -34,8 +34,11 @@ export interface HttpHead {
   startLine: [string, string, string];
   /** Lower-case names; repeated fields joined with `", "` (RFC 7230 §3.2.2). */
   headers: Map<string, string>;
-  /** Fields as received (name case kept, value trimmed), in order. */
-  rawHeaders: Array<[string, string]>;
+  /**
+   * Fields as received (name case kept, value trimmed), in order, flat:
+   * `[name, value, name, value, ...]` as node:http's `rawHeaders`.
+   */
+  rawHeaders: string[];
 }
 
 const CR = 0x0d;
@@ -128,7 +131,7 @@ export function parseHead(text: string): HttpHead {
   }
 
   const headers = new Map<string, string>();
-  const rawHeaders: Array<[string, string]> = [];
+  const rawHeaders: string[] = [];
   for (let k = 1; k < lines.length; k++) {
     const line = lines[k] as string;
     const c0 = line.charCodeAt(0);
@@ -148,7 +151,7 @@ export function parseHead(text: string): HttpHead {
     }
     const value = trimOws(line.slice(colon + 1));
     if (!isFieldValue(value)) throw badHead(`Invalid character in HTTP header ${name}`);
-    rawHeaders.push([name, value]);
+    rawHeaders.push(name, value);
     const key = name.toLowerCase();
     const prev = headers.get(key);
     headers.set(key, prev === undefined ? value : `${prev}, ${value}`);
@@ -424,7 +427,11 @@ export function parseUpgradeRequest(head: HttpHead): ServerHandshakeRequest {
   // to any request message that contains more than one Host header field".
   if (!h.get('host')) throw badHead('Missing Host header');
   let hosts = 0;
-  for (const [n] of head.rawHeaders) if (n.length === 4 && n.toLowerCase() === 'host') hosts++;
+  const raw = head.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i] as string;
+    if (n.length === 4 && n.toLowerCase() === 'host') hosts++;
+  }
   if (hosts > 1) throw badHead('More than one Host header');
   // §4.2.1 item 3: "An |Upgrade| header field containing the value
   // "websocket", treated as an ASCII case-insensitive value."
