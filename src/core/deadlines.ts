@@ -17,9 +17,13 @@
  *
  * @example
  * ```ts
- * const closing = new Deadlines<Socket>(250, (socket) => socket.destroy());
- * closing.set(socket, Date.now() + 5000); // destroyed ~5 s from now...
- * closing.delete(socket);                 // ...unless it closed by itself
+ * const expired: string[] = [];
+ * const timeouts = new Deadlines<string>(10, (name) => expired.push(name));
+ * timeouts.set('slow', Date.now() + 20); // expires ~20 ms from now...
+ * timeouts.set('quick', Date.now() + 20);
+ * timeouts.delete('quick'); // ...unless deleted first
+ * await new Promise((resolve) => setTimeout(resolve, 80));
+ * console.assert(expired.join() === 'slow');
  * ```
  */
 export class Deadlines<T> {
