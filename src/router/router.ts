@@ -121,10 +121,8 @@ export class Router {
       welcomeRoles: ROUTER_ROLES,
       realm: (name, create) => this.realmFor(name, create),
       onError,
-      closed: (conn) => {
-        this.connections.delete(conn);
-        this.deadlines.delete(conn);
-      },
+      // (the connection has already cleared its own deadline)
+      closed: (conn) => this.connections.delete(conn),
       deadlines: this.deadlines,
     };
   }
