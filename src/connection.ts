@@ -26,8 +26,14 @@ import { Deadlines, tickFor } from './core/deadlines.js';
 export interface Transport {
   /** Queue bytes for sending. */
   write(chunk: Uint8Array): void;
-  /** Flush, then half-close (TCP FIN). */
+  /** Flush, then half-close (TCP FIN); the peer's bytes are still read until it closes. */
   end(): void;
+  /**
+   * Flush, then close both directions (a server after the closing
+   * handshake). Returns true if the transport is closed already. Optional:
+   * without it, `end()` is used and the peer closes the other direction.
+   */
+  close?(): boolean;
   /** Close at once. */
   destroy(): void;
   /** Stop / resume delivering received bytes. */
@@ -712,11 +718,14 @@ export class WebSocketConnection {
   }
 
   /** @internal */
-  _closeTransport(how: 'end' | 'wait'): void {
+  _closeTransport(how: 'close' | 'end' | 'wait'): void {
     this.syncState();
     const t = this.transport;
     if (!t) return;
-    if (how === 'end') t.end();
+    if (how === 'close' && t.close) {
+      // Written and closed at once (the usual case): nothing left to time out.
+      if (t.close()) return;
+    } else if (how !== 'wait') t.end();
     this.armCloseTimer();
   }
 
@@ -792,7 +801,7 @@ class ConnectionHandler implements ProtocolHandler {
   write(chunk: Uint8Array): void {
     this.transport.write(chunk);
   }
-  closeTransport(how: 'end' | 'wait'): void {
+  closeTransport(how: 'close' | 'end' | 'wait'): void {
     this.conn._closeTransport(how);
   }
   onMessage(data: Uint8Array, binary: boolean): void {

@@ -111,6 +111,23 @@ export class SocketTransport implements Transport {
     if (!s.destroyed && !s.writableEnded) s.end();
   }
 
+  /**
+   * Flush and close. The OS still sends what it has taken (then FIN): close(2)
+   * drops only what is unread. Frames Node could not hand over yet are sent
+   * first (destroySoon: end, then destroy once written).
+   */
+  close(): boolean {
+    this.flush();
+    const s = this.socket;
+    if (s.destroyed) return true;
+    if (s.writableLength === 0) {
+      s.destroy();
+      return true;
+    }
+    s.destroySoon();
+    return false;
+  }
+
   destroy(): void {
     this.pending = null;
     this.pendingBytes = 0;

@@ -60,12 +60,15 @@ export interface ProtocolHandler {
   /** Bytes to send, in order. */
   write(chunk: Uint8Array): void;
   /**
-   * The protocol is done with the transport. `end`: flush and half-close now
-   * (a server after the close exchange, or either side failing the
-   * connection). `wait`: a client waits for the server to close TCP first
-   * (§7.1.1), the driver applies a timeout.
+   * The protocol is done with the transport. `close`: flush and close TCP
+   * (a server once both Close frames are exchanged: §7.1.1 "the server MUST
+   * close the underlying TCP connection immediately"). `end`: flush and
+   * half-close, still reading what the peer sends until it closes (either
+   * side failing the connection: the peer gets to read our Close frame).
+   * `wait`: a client waits for the server to close TCP first (§7.1.1). The
+   * driver applies a timeout to `end` and `wait`.
    */
-  closeTransport(how: 'end' | 'wait'): void;
+  closeTransport(how: 'close' | 'end' | 'wait'): void;
   onMessage?(data: Uint8Array, binary: boolean): void;
   onStreamEvent?(event: ReceiveEvent): void;
   onPing?(data: Uint8Array): void;
@@ -254,7 +257,7 @@ export class WebSocketProtocol {
   private finish(): void {
     this.state = CLOSED;
     // §7.1.1: the server closes TCP first; a client waits for it.
-    this.handler.closeTransport(this.role === 'server' ? 'end' : 'wait');
+    this.handler.closeTransport(this.role === 'server' ? 'close' : 'wait');
   }
 
   /** @internal Queued async work drained (receiver or sender). */

@@ -106,9 +106,10 @@ export class RawClient {
    */
   static async connect(
     port: number,
-    opts: { path?: string; headers?: string[]; version?: number; expect101?: boolean; decodeFrames?: boolean } = {},
+    opts: { path?: string; headers?: string[]; version?: number; expect101?: boolean; decodeFrames?: boolean; allowHalfOpen?: boolean } = {},
   ): Promise<RawClient> {
-    const socket = netConnect({ host: '127.0.0.1', port });
+    // allowHalfOpen: our side stays open after the server's FIN (Node ends it by default).
+    const socket = netConnect({ host: '127.0.0.1', port, allowHalfOpen: opts.allowHalfOpen ?? false });
     const c = new RawClient(socket, opts.decodeFrames ?? true);
     await within(new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());

@@ -435,6 +435,47 @@ describe('WebSocketServer: bad handshakes', () => {
   });
 });
 
+describe('WebSocketServer: closing handshake', () => {
+  // §7.1.1: once Close frames went both ways "the server MUST close the
+  // underlying TCP connection immediately": it does not wait for the
+  // client's FIN (the client here never sends one).
+  const MASKED_CLOSE_1000 = new Uint8Array([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
+
+  test('client closes first: the server answers and closes TCP without waiting for the client', T, async () => {
+    const { wss, port } = await echoServer({ closeTimeout: 60_000 });
+    const serverSide = new Promise<WebSocketConnection>((resolve) => wss.once('connection', resolve));
+    const raw = await RawClient.connect(port, { allowHalfOpen: true });
+    const conn = await within(serverSide, 2000, 'connection');
+    const serverClosed = closed(conn, 2000);
+    raw.write(MASKED_CLOSE_1000);
+    assert.deepEqual(await raw.closeFrame(), { code: 1000, reason: '' });
+    const e = await serverClosed;
+    assert.deepEqual([e.code, e.wasClean], [1000, true]);
+    await eventually(() => raw.gotEnd, 2000, 'FIN from the server');
+    assert.equal(raw.socket.writable, true, 'the client has not closed its side');
+    assert.equal(wss.clients.size, 0);
+    raw.destroy();
+    await wss.close();
+  });
+
+  test('server closes first: once the client answers, the server closes TCP', T, async () => {
+    const { wss, port } = await echoServer({ closeTimeout: 60_000 });
+    const serverSide = new Promise<WebSocketConnection>((resolve) => wss.once('connection', resolve));
+    const raw = await RawClient.connect(port, { allowHalfOpen: true });
+    const conn = await within(serverSide, 2000, 'connection');
+    const serverClosed = closed(conn, 2000);
+    conn.close(4000, 'bye');
+    assert.deepEqual(await raw.closeFrame(), { code: 4000, reason: 'bye' });
+    assert.equal(raw.gotEnd, false, 'TCP stays open until the client answers');
+    raw.write(MASKED_CLOSE_1000);
+    const e = await serverClosed;
+    assert.deepEqual([e.code, e.wasClean], [1000, true]);
+    await eventually(() => raw.gotEnd, 2000, 'FIN from the server');
+    raw.destroy();
+    await wss.close();
+  });
+});
+
 describe('WebSocketServer: close()', () => {
   test('sends 1001 to every client and resolves once they are gone', T, async () => {
     const { wss, port, url } = await echoServer();
