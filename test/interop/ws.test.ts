@@ -446,6 +446,20 @@ for (const deflate of [false, true]) {
       assert.deepEqual(pick(await c), [1005, '', true]);
     });
 
+    await t.test('we send 1 MiB and our Close at once: the echo reaches us before ws closes', async () => {
+      // With deflate our 1 MiB is compressed on the thread pool: our Close
+      // must wait behind it, not overtake it.
+      const { ws } = await connect('/echo');
+      const got = ourMessages(ws, 1);
+      const c = closed(ws);
+      const big = makePayload(MiB, true);
+      ws.send(big);
+      ws.close(1000, 'sent');
+      const [m] = await got;
+      assert.ok(m?.binary && Buffer.from(m.raw).equals(big), 'the echo arrived whole');
+      assert.deepEqual(pick(await c), [1000, 'sent', true]);
+    });
+
     await t.test('ws.terminate(): we see 1006, not clean', async () => {
       const { ws, remote } = await connect('/close');
       const c = closed(ws);
@@ -570,6 +584,23 @@ for (const deflate of [false, true]) {
       ws.close();
       assert.deepEqual(pick(await c), [1005, '', true]);
       assert.equal((await wsClosed(ws)).code, 1005);
+    });
+
+    await t.test('ws sends 1 MiB and its Close at once: our echo reaches ws before our Close', async () => {
+      // With deflate, 1 MiB is compressed on the thread pool: the Close (and
+      // the TCP close) must wait behind it, not overtake it.
+      const { ws, ours } = await connect('/echo');
+      const c = closed(ours);
+      const got = wsMessages(ws, 1);
+      // ws may emit 'close' in the same turn as the message: listen first.
+      const wsSees = wsClosed(ws);
+      const big = makePayload(MiB, true);
+      ws.send(big, { binary: true });
+      ws.close(1000, 'sent');
+      const [m] = await got;
+      assert.ok(m?.isBinary && m.data.equals(big), 'the echo arrived whole');
+      assert.deepEqual(await wsSees, { code: 1000, reason: '' });
+      assert.deepEqual(pick(await c), [1000, 'sent', true]);
     });
 
     await t.test('ws.terminate(): we see 1006, not clean', async () => {

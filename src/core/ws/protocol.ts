@@ -101,6 +101,8 @@ export class WebSocketProtocol {
   private closeSent: { code: number; reason: string } | null = null;
   private closeReceived: { code: number; reason: string } | null = null;
   private failure: WebSocketError | null = null;
+  /** The transport closes (this way) once the sender has drained. */
+  private closeDeferred: 'close' | 'end' | 'wait' | null = null;
 
   constructor(options: ProtocolOptions, handler: ProtocolHandler) {
     this.role = options.role;
@@ -217,7 +219,7 @@ export class WebSocketProtocol {
       this.sendClose(encodeClosePayload(err.closeCode), err.closeCode, '');
     }
     this.state = CLOSED;
-    this.handler.closeTransport('end');
+    this.closeTransport('end');
   }
 
   /**
@@ -257,11 +259,28 @@ export class WebSocketProtocol {
   private finish(): void {
     this.state = CLOSED;
     // §7.1.1: the server closes TCP first; a client waits for it.
-    this.handler.closeTransport(this.role === 'server' ? 'close' : 'wait');
+    this.closeTransport(this.role === 'server' ? 'close' : 'wait');
   }
 
-  /** @internal Queued async work drained (receiver or sender). */
+  /**
+   * Frames queued behind an async deflate (our Close among them) go out
+   * before the transport closes: until the sender drains, the close waits.
+   */
+  private closeTransport(how: 'close' | 'end' | 'wait'): void {
+    if (this.sender.pending) {
+      this.closeDeferred = how;
+      return;
+    }
+    this.handler.closeTransport(how);
+  }
+
+  /** @internal Queued async work drained (receiver or sender), or the sender failed. */
   _drained(): void {
+    const how = this.closeDeferred;
+    if (how !== null && !this.sender.pending) {
+      this.closeDeferred = null;
+      this.handler.closeTransport(how);
+    }
     this.handler.onDrain?.();
   }
 
@@ -375,6 +394,8 @@ class ProtocolSender extends MessageSender {
   }
   protected override asyncError(err: unknown): void {
     this.protocol.fail(err);
+    // The queue is gone with the error: a close waiting for it goes ahead.
+    this.protocol._drained();
   }
   protected override drained(): void {
     this.protocol._drained();

@@ -216,3 +216,42 @@ test('bytes waiting for an async inflate are not counted as bytes waiting to be 
   assert.deepEqual(got, ['one', 'two']);
   assert.equal(p.queuedBytes, 0);
 });
+
+test('the transport closes only after frames queued behind an async deflate (our Close among them) are written', async () => {
+  const gates: Array<() => void> = [];
+  const codec = {
+    inflate: (piece: Uint8Array) => [piece],
+    shouldCompress: () => true,
+    // Compression "takes time": each piece resolves when the test says so.
+    deflate: (d: Uint8Array) => new Promise<Uint8Array>((resolve) => gates.push(() => resolve(d.slice()))),
+  };
+  const wrote: number[] = [];
+  const transport: string[] = [];
+  const p = new WebSocketProtocol({ role: 'server', deflate: codec }, {
+    write: (b) => wrote.push((b[0] as number) & 0x0f),
+    closeTransport: (how) => transport.push(`${how} after ${wrote.join(',')}`),
+  });
+  // An echo is being compressed when the client's Close arrives.
+  p.send(enc.encode('echo'), false);
+  p.receive(clientFrame(Opcode.CLOSE, close(1000)));
+  assert.deepEqual(transport, [], 'the close waits for the deflate');
+  (gates.shift() as () => void)();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(transport, [`close after ${Opcode.TEXT},${Opcode.CLOSE}`], 'message, then Close, then the transport');
+  assert.deepEqual(p.closeInfo, { code: 1000, reason: '', wasClean: true });
+});
+
+test('a failed async deflate still closes the transport that was waiting for it', async () => {
+  const codec = {
+    inflate: (piece: Uint8Array) => [piece],
+    shouldCompress: () => true,
+    deflate: () => Promise.reject(new Error('zlib broke')),
+  };
+  const transport: string[] = [];
+  const p = new WebSocketProtocol({ role: 'server', deflate: codec }, { write: () => {}, closeTransport: (how) => transport.push(how) });
+  p.send(enc.encode('echo'), false);
+  p.receive(clientFrame(Opcode.CLOSE, close(1000)));
+  assert.deepEqual(transport, []);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(transport, ['close']);
+});
