@@ -93,6 +93,8 @@ export class StreamTransport implements Transport {
   private wake: (() => void) | null = null;
   private started = false;
   private ending = false;
+  /** close(): stop reading once the writable is closed. */
+  private closing = false;
   private readEnded = false;
   private writeEnded = false;
   private destroyed = false;
@@ -167,10 +169,28 @@ export class StreamTransport implements Transport {
     this.writer.close().then(
       () => {
         this.writeEnded = true;
+        if (this.closing) this.stopReading();
         this.maybeFinish();
       },
       (err: unknown) => this.fail(err),
     );
+  }
+
+  /**
+   * Close both directions (a server after the closing handshake): the
+   * writable closes once everything queued is written, then the readable is
+   * cancelled instead of waiting for the peer to end it.
+   */
+  close(): boolean {
+    if (this.destroyed || this.finished) return true;
+    this.closing = true;
+    if (this.writeEnded) {
+      this.stopReading();
+      this.maybeFinish();
+      return this.finished;
+    }
+    this.end();
+    return false;
   }
 
   destroy(): void {
@@ -306,6 +326,12 @@ export class StreamTransport implements Transport {
     if (this.finished || this.destroyed) return;
     if (this.error === undefined) this.error = err ?? new Error('stream error');
     this.destroy();
+  }
+
+  private stopReading(): void {
+    if (this.readEnded) return;
+    this.readEnded = true;
+    this.reader.cancel().catch(noop);
   }
 
   private maybeFinish(): void {

@@ -628,6 +628,23 @@ describe('closing', () => {
     assert.equal(b.writable.locked, false);
   });
 
+  test('client-initiated close: the server closes both directions without waiting for the peer to end', async () => {
+    // RFC 6455 §7.1.1: once Close frames went both ways the server closes at once.
+    const peer = new RawPeer();
+    // A close timeout far beyond the test's: only closing at once passes.
+    const p = acceptWebSocketStream(peer.duplex, { closeTimeout: 60_000 });
+    await peer.write(UPGRADE());
+    const ws = await p;
+    const sc = closed(ws, 2000);
+    await peer.write(new Uint8Array([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])); // masked Close 1000
+    const se = await sc; // the peer never ends its side
+    assert.deepEqual([se.code, se.wasClean], [1000, true]);
+    assert.ok(peer.ended, 'our writable is closed (FIN)');
+    await peer.until(() => peer.errored, 2000, 'our readable cancelled (the peer sees its writable error)');
+    const frames = peer.bytes.subarray(peer.text.indexOf('\r\n\r\n') + 4);
+    assert.deepEqual([...frames], [0x88, 0x02, 0x03, 0xe8]);
+  });
+
   test('terminate(): 1006 on both sides, not clean; no error event on the side that terminated', async () => {
     const { server, client } = await connectedPair();
     const cc = closed(client);
