@@ -31,8 +31,16 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-function run(args: string[]): { proc: ChildProcess; stdout: () => string; stderr: () => string; exited: Running['exited'] } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `via: 'npm'` starts it as users do, `npm run echo-server -- ARGS`: npm
+ * forwards SIGINT/SIGTERM to its child, which must be the server itself
+ * (the script `exec`s node; a shell in between would swallow the signal).
+ */
+function run(args: string[], via: 'node' | 'npm' = 'node'): { proc: ChildProcess; stdout: () => string; stderr: () => string; exited: Running['exited'] } {
+  const proc =
+    via === 'npm'
+      ? spawn('npm', ['run', '--silent', 'echo-server', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -44,8 +52,8 @@ function run(args: string[]): { proc: ChildProcess; stdout: () => string; stderr
 }
 
 /** Start the server on an ephemeral port and wait for its "ready" line. */
-async function start(extra: string[] = []): Promise<Running> {
-  const r = run(['--port', '0', ...extra]);
+async function start(extra: string[] = [], via: 'node' | 'npm' = 'node'): Promise<Running> {
+  const r = run(['--port', '0', ...extra], via);
   const port = await within(
     new Promise<number>((resolve, reject) => {
       const onData = (): void => {
@@ -175,9 +183,9 @@ test('echo-server CLI', { timeout: 90_000 }, async (t) => {
   });
 });
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  test(`echo-server exits 0 within 3 s on ${signal}, closing clients with 1001`, { timeout: 30_000 }, async (t) => {
-    const server = await start();
+for (const [signal, via] of [['SIGTERM', 'node'], ['SIGINT', 'node'], ['SIGTERM', 'npm'], ['SIGINT', 'npm']] as const) {
+  test(`echo-server${via === 'npm' ? ' (npm run echo-server)' : ''} exits 0 within 3 s on ${signal}, closing clients with 1001`, { timeout: 30_000 }, async (t) => {
+    const server = await start([], via);
     t.after(() => stop(server));
     const ws = await connect(server.url);
     ws.send('still here');
@@ -189,6 +197,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     assert.deepEqual(e, { code: 0, signal: null }, server.stderr());
     assert.ok(Date.now() - t0 < 3000);
     assert.equal(await clientClosed, 1001);
+    // Nothing is left listening (no orphaned server behind an exited npm).
+    await assert.rejects(connect(server.url), 'the port is closed');
   });
 }
 

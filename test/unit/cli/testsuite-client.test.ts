@@ -172,8 +172,12 @@ interface Run {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function runClient(args: string[]): Run {
-  const proc = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `via: 'npm'`: as users start it, `npm run testsuite-client -- ARGS` (npm forwards signals to it). */
+function runClient(args: string[], via: 'node' | 'npm' = 'node'): Run {
+  const proc =
+    via === 'npm'
+      ? spawn('npm', ['run', '--silent', 'testsuite-client', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -241,16 +245,17 @@ test('testsuite-client --cases 2-3 runs only those', { timeout: 60_000 }, async 
   for (const [n, res] of fake.results) assert.ok(res.ok, `case ${n}: ${res.detail}`);
 });
 
-test('testsuite-client stops on SIGTERM with exit 0, without updating reports', { timeout: 60_000 }, async (t) => {
+for (const [signal, via] of [['SIGTERM', 'node'], ['SIGINT', 'node'], ['SIGTERM', 'npm'], ['SIGINT', 'npm']] as const) {
+test(`testsuite-client${via === 'npm' ? ' (npm run testsuite-client)' : ''} stops on ${signal} with exit 0, without updating reports`, { timeout: 60_000 }, async (t) => {
   const fake = await startFake(3, [2]);
   t.after(() => fake.stop());
-  const r = runClient(['--url', fake.url, '--agent', 'sig']);
+  const r = runClient(['--url', fake.url, '--agent', 'sig'], via);
   t.after(() => {
     if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill('SIGKILL');
   });
   assert.equal(await within(fake.hung, 30_000, 'case 2 connects'), 2);
   const t0 = Date.now();
-  r.proc.kill('SIGTERM');
+  r.proc.kill(signal);
   const e = await finish(r, 5000);
   assert.deepEqual(e, { code: 0, signal: null }, r.stderr());
   assert.ok(Date.now() - t0 < 3000, 'stopped within 3 s');
@@ -264,6 +269,7 @@ test('testsuite-client stops on SIGTERM with exit 0, without updating reports', 
   );
   assert.ok(fake.results.get(1)?.ok, fake.results.get(1)?.detail);
 });
+}
 
 test('testsuite-client: a bad flag exits 2 with a usage message', { timeout: 30_000 }, async () => {
   const r = runClient(['--nope']);

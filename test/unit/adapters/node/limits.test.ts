@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { constants as zlibConstants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { WebSocketServer, type WebSocketServerOptions } from '../../../../src/adapters/node/server.js';
 import { WebSocket } from '../../../../src/adapters/node/client.js';
 import type { WebSocketConnection, WsCloseEvent } from '../../../../src/connection.js';
@@ -13,7 +14,7 @@ import { computeAccept } from '../../../../src/core/ws/handshake.js';
 import { WebSocketError } from '../../../../src/core/ws/errors.js';
 import { clientFrame, close, frame, join } from '../../../helpers/frames.js';
 import { closed, nextMessage } from '../../../helpers/ws.js';
-import { RawClient, eventually, sleep, tripwire, within } from './_util.js';
+import { RawClient, eventually, sleep, tripwire, within, type RawFrame } from './_util.js';
 
 const T = { timeout: 15_000 };
 
@@ -243,6 +244,92 @@ describe('hostile input is isolated', () => {
     } finally {
       stop = true;
       await Promise.allSettled(loops);
+      await wss.close();
+      await sleep(20);
+      wire.uninstall();
+    }
+    assert.deepEqual(wire.errors, [], 'no uncaught exceptions or unhandled rejections');
+  });
+});
+
+describe('hostile permessage-deflate input is isolated', () => {
+  const MAX = 1024 * 1024;
+  const DEFLATE = 'Sec-WebSocket-Extensions: permessage-deflate';
+  /** A message compressed as RFC 7692 §7.2.1 says: sync-flushed, 00 00 ff ff stripped. */
+  const compress = (data: Uint8Array | string): Uint8Array => {
+    const out = deflateRawSync(typeof data === 'string' ? Buffer.from(data) : data, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    assert.deepEqual([...out.subarray(-4)], [0x00, 0x00, 0xff, 0xff]);
+    return new Uint8Array(out.subarray(0, -4));
+  };
+  const frag = (op: number, payload: Uint8Array, fin: boolean, rsv1: boolean): Uint8Array => clientFrame(op, payload, { fin, rsv1 });
+  // 8 MiB of zeros shrinks to ~8 KiB: a small frame that inflates 8× past maxMessageSize.
+  const bomb = compress(new Uint8Array(8 * MAX));
+  // The same bomb cut into 32 fragments of ~256 KiB inflated each: no single
+  // piece passes the limit, their sum does (the bound is per message, not per piece).
+  const slices = Array.from({ length: 32 }, (_, i) => bomb.subarray(Math.floor((i * bomb.length) / 32), Math.floor(((i + 1) * bomb.length) / 32)));
+  const hello = compress('hello, compressed');
+
+  /** [name, bytes to send, close code expected in the server's Close frame, error code on the server]. */
+  const attacks: Array<[string, Uint8Array, number, string]> = [
+    ['decompression bomb in one frame', clientFrame(2, bomb, { rsv1: true }), 1009, 'WS_ERR_MESSAGE_TOO_BIG'],
+    ['decompression bomb across 32 fragments', join(slices.map((s, i) => frag(i === 0 ? 2 : 0, s, i === 31, i === 0))), 1009, 'WS_ERR_MESSAGE_TOO_BIG'],
+    // 0xff: BFINAL=1, BTYPE=11 (reserved): not DEFLATE. The codec documents 1007 for corrupt data.
+    ['corrupt deflate data with RSV1', clientFrame(1, new Uint8Array([0xff, 0xff, 0xff, 0xff]), { rsv1: true }), 1007, 'WS_ERR_INFLATE_FAILED'],
+    // RFC 7692 §6.1: RSV1 belongs on the first frame of a message only.
+    ['RSV1 on a continuation frame', join([frag(1, hello.subarray(0, 5), false, true), frag(0, hello.subarray(5), true, true)]), 1002, 'WS_ERR_UNEXPECTED_RSV'],
+  ];
+
+  test('bombs, corrupt data and RSV1 on a continuation each get the right Close code; a deflate client keeps echoing', { timeout: 30_000 }, async () => {
+    const wire = tripwire();
+    const { wss, port, url, seen } = await server({ perMessageDeflate: true, maxMessageSize: MAX });
+    let stop = false;
+    const good = await WebSocket.connect(url, [], { perMessageDeflate: true });
+    assert.match(good.extensions, /permessage-deflate/, 'the good client negotiated deflate');
+    await eventually(() => seen.length === 1);
+    let echoed = 0;
+    const loop = (async () => {
+      while (!stop) {
+        // Sizes around the 1 KiB threshold: both compressed and plain messages, each way.
+        const text = `${echoed}:` + 'ab'.repeat((echoed * 211) % 3000);
+        good.send(text);
+        assert.equal((await nextMessage(good, 3000)).data, text, `echo ${echoed}`);
+        echoed++;
+      }
+    })();
+    try {
+      await eventually(() => echoed >= 10, 5000, 'echoes before the attacks');
+      for (const [name, attack, code, errorCode] of attacks) {
+        const before = seen.length;
+        const raw = await RawClient.connect(port, { headers: [DEFLATE] });
+        assert.match(raw.head, /\r\nSec-WebSocket-Extensions: permessage-deflate/i, `${name}: deflate accepted`);
+        await eventually(() => seen.length === before + 1, 2000, name);
+        const victim = seen[before] as Seen;
+        // A well-formed compressed message first, fragmented with RSV1 on the first
+        // frame only: deflate really works on this connection, and the continuation
+        // attack below differs from it by one bit.
+        raw.write(join([frag(1, hello.subarray(0, 5), false, true), frag(0, hello.subarray(5), true, false)]));
+        await within(raw.until(() => raw.frames.length === 1), 2000, `${name}: echo of a valid compressed message`);
+        const echo = raw.frames[0] as RawFrame;
+        assert.equal(echo.rsv1 ? inflateRawSync(Buffer.concat([echo.payload, Buffer.from([0, 0, 0xff, 0xff])])).toString() : echo.payload.toString(), 'hello, compressed');
+        raw.write(attack);
+        const cf = await raw.closeFrame(3000).catch((e: Error) => assert.fail(`${name}: ${e.message}`));
+        assert.equal(cf.code, code, name);
+        assert.equal(cf.reason, '', `${name}: no internals in the reason`);
+        await within(raw.closed, 2000, `${name}: the server closes TCP`);
+        assert.deepEqual(victim.errors, [errorCode], name);
+        const c = await within(victim.close, 2000, `${name}: close event`);
+        assert.deepEqual([c.code, c.wasClean], [code, false], `${name}: close event`);
+      }
+      const afterAttacks = echoed;
+      await eventually(() => echoed >= afterAttacks + 10, 5000, 'echoes after the attacks');
+      stop = true;
+      await within(loop, 5000, 'echo loop finishes');
+      assert.equal(good.readyState, WebSocket.OPEN);
+      await eventually(() => wss.clients.size === 1, 2000, 'only the good client remains');
+      assert.deepEqual((seen[0] as Seen).errors, []);
+    } finally {
+      stop = true;
+      await Promise.allSettled([loop]);
       await wss.close();
       await sleep(20);
       wire.uninstall();

@@ -102,6 +102,28 @@ test('protocol violations fail with 1002 and a stable code, at every split', () 
   }
 });
 
+test('with deflate negotiated, RSV1 marks the first frame of a message only: on a continuation it is a 1002, at every split', () => {
+  // RFC 7692 §6.1: RSV1 is set on the first frame of a compressed message, never on the rest.
+  const first = clientFrame(Opcode.TEXT, 'ab', { fin: false, rsv1: true });
+  const good = join([first, clientFrame(Opcode.CONTINUATION, 'cd', { fin: false }), clientFrame(Opcode.CONTINUATION, 'ef')]);
+  for (const parts of splits(good)) {
+    const { d, pieces } = decoder('server', { allowRsv1: true });
+    for (const p of parts) d.push(p);
+    assert.deepEqual(frames(pieces), [[Opcode.TEXT, false, 'ab'], [Opcode.CONTINUATION, false, 'cd'], [Opcode.CONTINUATION, true, 'ef']]);
+    assert.deepEqual([...new Set(pieces.map((p) => `${p.opcode}:${p.rsv1}`))], [`${Opcode.TEXT}:true`, `${Opcode.CONTINUATION}:false`], 'RSV1 reported on the first frame only');
+  }
+  // The same message with RSV1 on a continuation (the second one, or the final one).
+  for (const bad of [
+    join([first, clientFrame(Opcode.CONTINUATION, 'cd', { fin: false, rsv1: true }), clientFrame(Opcode.CONTINUATION, 'ef')]),
+    join([first, clientFrame(Opcode.CONTINUATION, 'cd', { fin: false }), clientFrame(Opcode.CONTINUATION, 'ef', { rsv1: true })]),
+  ]) {
+    for (const parts of splits(bad)) {
+      const { d } = decoder('server', { allowRsv1: true });
+      expectError(() => { for (const p of parts) d.push(p); }, 'WS_ERR_UNEXPECTED_RSV', 1002);
+    }
+  }
+});
+
 test('64-bit length with the MSB set fails with 1002; beyond maxFrameSize with 1009', () => {
   const msb = new Uint8Array([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4]);
   expectError(() => decoder().d.push(msb), 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', 1002);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WebSocketProtocol, CLOSED, CLOSING, OPEN } from '../../../../src/core/ws/protocol.js';
+import { WebSocketProtocol, CLOSED, CLOSING, OPEN, type PerMessageCodec } from '../../../../src/core/ws/protocol.js';
+import { WebSocketError } from '../../../../src/core/ws/errors.js';
 import { FrameDecoder } from '../../../../src/core/ws/decoder.js';
 import { Opcode } from '../../../../src/core/ws/constants.js';
 import type { FramePiece } from '../../../../src/core/ws/types.js';
@@ -16,7 +17,7 @@ interface Harness {
 }
 
 /** A server-side protocol whose output is decoded back into frames, so tests can assert what was sent. */
-function server(opts: { maxMessageSize?: number; maxFrameSize?: number } = {}): Harness {
+function server(opts: { maxMessageSize?: number; maxFrameSize?: number; deflate?: PerMessageCodec } = {}): Harness {
   const h: Harness = { messages: [], sent: [], transport: [], errors: [], events: [] } as unknown as Harness;
   const out = new FrameDecoder({ role: 'client', maxFrameSize: 1 << 26, maxFragments: 1 << 20, allowRsv1: true }, (piece: FramePiece) => {
     if (piece.first) h.sent.push([piece.opcode, '']);
@@ -254,4 +255,46 @@ test('a failed async deflate still closes the transport that was waiting for it'
   assert.deepEqual(transport, []);
   await new Promise((r) => setTimeout(r, 0));
   assert.deepEqual(transport, ['close']);
+});
+
+test('an internal fault (async deflate rejects with a plain Error) fails the connection with 1011 on the wire', async () => {
+  const h = server({
+    deflate: {
+      inflate: (piece: Uint8Array) => [piece],
+      shouldCompress: () => true,
+      deflate: () => Promise.reject(new Error('zlib broke')),
+    },
+  });
+  h.p.send(enc.encode('echo'), false);
+  assert.deepEqual([h.sent, h.errors, h.transport], [[], [], []], 'nothing happens before the deflate settles');
+  await new Promise((r) => setTimeout(r, 0));
+  // Not the peer's fault: 1011, with no internals in the reason; the message never went out.
+  assert.deepEqual(h.sent, [[Opcode.CLOSE, 'ó']]);
+  assert.equal(closeSent(h), 1011);
+  assert.deepEqual(h.errors, ['WS_ERR_INTERNAL:1011']);
+  assert.equal(h.p.error?.message, 'zlib broke', 'the detail stays in the error, for logs');
+  assert.deepEqual(h.transport, ['end']);
+  assert.equal(h.p.readyState, CLOSED);
+  assert.deepEqual(h.p.closeInfo, { code: 1011, reason: '', wasClean: false });
+  assert.throws(() => h.p.send(enc.encode('more'), false), (e: unknown) => e instanceof WebSocketError && e.code === 'WS_ERR_NOT_OPEN');
+});
+
+test('a fault inside inflate on a compressed (RSV1) frame: a plain Error is 1011, the codec\'s corrupt-data error keeps its 1007', async () => {
+  const cases: Array<[string, PerMessageCodec['inflate'], string, number]> = [
+    ['sync plain Error', () => { throw new Error('inflater bug'); }, 'WS_ERR_INTERNAL', 1011],
+    ['async plain Error', () => Promise.reject(new Error('inflater bug')), 'WS_ERR_INTERNAL', 1011],
+    // What the real backends throw for data that is not DEFLATE (core/deflate/backend.ts inflateFailed).
+    ['sync corrupt data', () => { throw new WebSocketError('WS_ERR_INFLATE_FAILED', 'invalid compressed data', 1007); }, 'WS_ERR_INFLATE_FAILED', 1007],
+  ];
+  for (const [name, inflate, code, closeCode] of cases) {
+    const h = server({ deflate: { inflate, shouldCompress: () => false, deflate: (d: Uint8Array) => d } });
+    // A plain frame first: only the compressed one reaches the inflater.
+    feed(h, [join([clientFrame(Opcode.TEXT, 'plain'), clientFrame(Opcode.TEXT, 'x', { rsv1: true }), clientFrame(Opcode.TEXT, 'after')])]);
+    await new Promise((r) => setTimeout(r, 0));
+    assert.deepEqual(h.messages, [['plain', false]], name);
+    assert.deepEqual(h.sent, [[Opcode.CLOSE, String.fromCharCode(closeCode >> 8, closeCode & 0xff)]], `${name}: one Close frame, no reason`);
+    assert.deepEqual(h.errors, [`${code}:${closeCode}`], name);
+    assert.deepEqual(h.transport, ['end'], name);
+    assert.equal(h.p.readyState, CLOSED, name);
+  }
 });
