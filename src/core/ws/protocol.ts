@@ -397,6 +397,10 @@ class ProtocolSender extends MessageSender {
     // The queue is gone with the error: a close waiting for it goes ahead.
     this.protocol._drained();
   }
+  /** A deflate that throws is a local fault: fail the connection (1011), do not throw into send(). */
+  protected override deflateFailed(err: unknown): void {
+    this.asyncError(err);
+  }
   protected override drained(): void {
     this.protocol._drained();
   }

@@ -52,6 +52,8 @@ export class MessageSender implements Transformer<OutgoingMessage, Uint8Array> {
   private deflater: MessageDeflater | null;
 
   private busy = false;
+  /** Running queued operations (after an async deflate). */
+  private draining = false;
   private queue: Op[] | null = null;
   private queued = 0;
 
@@ -100,6 +102,17 @@ export class MessageSender implements Transformer<OutgoingMessage, Uint8Array> {
 
   protected asyncError(err: unknown): void {
     this.onAsyncError(err);
+  }
+
+  /**
+   * The deflater threw. Called for a message being sent now, the error goes
+   * to the caller (a TransformStream errors); for one that waited behind an
+   * async deflate, to {@link asyncError} (a throw there would be lost in a
+   * promise callback). Subclasses may fail the connection instead.
+   */
+  protected deflateFailed(err: unknown): void {
+    if (this.draining) this.asyncError(err);
+    else throw err;
   }
 
   protected drained(): void {
@@ -191,7 +204,16 @@ export class MessageSender implements Transformer<OutgoingMessage, Uint8Array> {
       this.frame(op.opcode, op.fin, op.rsv1, op.data);
       return;
     }
-    const out = (this.deflater as MessageDeflater).deflate(op.data, op.fin);
+    let out: Uint8Array | Promise<Uint8Array>;
+    try {
+      out = (this.deflater as MessageDeflater).deflate(op.data, op.fin);
+    } catch (err) {
+      // Nothing queued behind a failed deflate can be sent either.
+      this.queue = null;
+      this.queued = 0;
+      this.deflateFailed(err);
+      return;
+    }
     if (out instanceof Uint8Array) {
       this.frame(op.opcode, op.fin, op.rsv1, out);
       return;
@@ -213,11 +235,15 @@ export class MessageSender implements Transformer<OutgoingMessage, Uint8Array> {
   }
 
   private drain(): void {
-    const q = this.queue;
-    while (!this.busy && q !== null && q.length > 0) {
-      const op = q.shift() as Op;
-      this.queued -= op.data.length;
-      this.run(op);
+    this.draining = true;
+    try {
+      for (let q = this.queue; !this.busy && q !== null && q.length > 0; q = this.queue) {
+        const op = q.shift() as Op;
+        this.queued -= op.data.length;
+        this.run(op);
+      }
+    } finally {
+      this.draining = false;
     }
     if (!this.busy) this.drained();
   }

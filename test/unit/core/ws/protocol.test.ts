@@ -279,6 +279,39 @@ test('an internal fault (async deflate rejects with a plain Error) fails the con
   assert.throws(() => h.p.send(enc.encode('more'), false), (e: unknown) => e instanceof WebSocketError && e.code === 'WS_ERR_NOT_OPEN');
 });
 
+test('a deflate that throws synchronously fails the connection with 1011 instead of throwing out of send()', async () => {
+  let calls = 0;
+  let release!: (b: Uint8Array) => void;
+  const cases: Array<[string, PerMessageCodec['deflate'], () => void]> = [
+    // Thrown at once, for the message being sent now.
+    ['at send()', () => { throw new Error('zlib broke'); }, () => {}],
+    // Thrown for a message that waited behind an async deflate (inside a promise callback).
+    [
+      'behind an async deflate',
+      (d: Uint8Array) => {
+        if (calls++ === 0) return new Promise<Uint8Array>((r) => (release = r)).then(() => d.slice());
+        throw new Error('zlib broke');
+      },
+      () => release(new Uint8Array(0)),
+    ],
+  ];
+  for (const [name, deflate, next] of cases) {
+    calls = 0;
+    const h = server({ deflate: { inflate: (piece: Uint8Array) => [piece], shouldCompress: () => true, deflate } });
+    h.p.send(enc.encode('one'), false);
+    // (After a failure at send() the connection is closed: a second send would throw NOT_OPEN.)
+    if (h.p.readyState !== CLOSED) h.p.send(enc.encode('two'), false);
+    next();
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(closeSent(h), 1011, name);
+    assert.deepEqual(h.errors, ['WS_ERR_INTERNAL:1011'], name);
+    assert.deepEqual(h.transport, ['end'], name);
+    assert.equal(h.p.readyState, CLOSED, name);
+    // Nothing after the failed message went out: at most the first one, then our Close.
+    assert.ok(h.sent.filter(([op]) => op !== Opcode.CLOSE).length <= 1, name);
+  }
+});
+
 test('a fault inside inflate on a compressed (RSV1) frame: a plain Error is 1011, the codec\'s corrupt-data error keeps its 1007', async () => {
   const cases: Array<[string, PerMessageCodec['inflate'], string, number]> = [
     ['sync plain Error', () => { throw new Error('inflater bug'); }, 'WS_ERR_INTERNAL', 1011],
