@@ -349,6 +349,9 @@ export class WebSocketConnection {
     this.lastSeen = Date.now();
     proto.receive(chunk);
     if (proto.receivePending) this.pauseFor(PAUSE_INFLATE);
+    // What we answer on our own (pongs, a server's echo) must not pile up
+    // for a peer that sends but does not read: stop reading until drained.
+    if (this.bufferedAmount > this.maxBuffered) this.pauseFor(PAUSE_SEND_QUEUE);
     this.syncState();
   }
 
@@ -433,7 +436,9 @@ export class WebSocketConnection {
   ping(data: SendData = EMPTY): boolean {
     const proto = this.sendable();
     if (!proto) return false;
-    proto.ping(typeof data === 'string' ? this.hooks.encodeText(data) : toBytes(data));
+    const bytes = typeof data === 'string' ? this.hooks.encodeText(data) : toBytes(data);
+    this.checkQueue(bytes.length);
+    proto.ping(bytes);
     return true;
   }
 
@@ -441,7 +446,9 @@ export class WebSocketConnection {
   pong(data: SendData = EMPTY): boolean {
     const proto = this.sendable();
     if (!proto) return false;
-    proto.pong(typeof data === 'string' ? this.hooks.encodeText(data) : toBytes(data));
+    const bytes = typeof data === 'string' ? this.hooks.encodeText(data) : toBytes(data);
+    this.checkQueue(bytes.length);
+    proto.pong(bytes);
     return true;
   }
 
@@ -504,6 +511,7 @@ export class WebSocketConnection {
   /** Streaming send: end the open message (with optional last data). */
   endMessage(data?: SendData): void {
     const bytes = data === undefined ? undefined : typeof data === 'string' ? this.hooks.encodeText(data) : toBytes(data);
+    this.checkQueue(bytes === undefined ? 0 : bytes.length);
     this.openProto().endMessage(bytes);
   }
 
@@ -514,6 +522,7 @@ export class WebSocketConnection {
    */
   sendFrame(opcode: number, payload: SendData, options?: { fin?: boolean; rsv1?: boolean }): void {
     const bytes = typeof payload === 'string' ? this.hooks.encodeText(payload) : toBytes(payload);
+    this.checkQueue(bytes.length);
     this.openProto().sendFrame(opcode, bytes, options?.fin ?? true, options?.rsv1 ?? false);
   }
 
@@ -633,6 +642,7 @@ export class WebSocketConnection {
 
   private maybeDrain(): void {
     if (this.bufferedAmount !== 0) return;
+    this._resumeFor(PAUSE_SEND_QUEUE);
     this.wakeDrainWaiters();
     if (this.needDrain) {
       this.needDrain = false;
@@ -862,6 +872,7 @@ const PAUSE_INFLATE = 1;
 const PAUSE_STREAM = 2;
 const PAUSE_READABLE = 4;
 const PAUSE_OPENING = 8;
+const PAUSE_SEND_QUEUE = 16;
 
 const EMPTY = new Uint8Array(0);
 

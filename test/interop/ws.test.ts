@@ -15,6 +15,8 @@ import { WebSocket } from '../../src/adapters/node/client.js';
 import { WebSocketServer } from '../../src/adapters/node/server.js';
 import type { WebSocketConnection } from '../../src/connection.js';
 import { makePayload } from './peers.js';
+import { pakoBackend } from '../../src/core/deflate/pako-backend.js';
+import type { DeflateBackend } from '../../src/core/deflate/backend.js';
 import { nextMessage, closed, SIZES } from '../helpers/ws.js';
 
 const MiB = 1024 * 1024;
@@ -798,4 +800,43 @@ test('no context takeover negotiated with ws, messages still correct', { timeout
     ws.close();
     await closed(ws);
   });
+});
+
+test('deflateBackend: our server and client with the pure-JS backend (pako) interoperate with ws', { timeout: 30_000 }, async () => {
+  const used: string[] = [];
+  // pako, with a note of every inflater and deflater the codecs ask it for.
+  const spy = (side: string): DeflateBackend => ({
+    name: 'pako-spy',
+    createInflater: (bits) => (used.push(`${side} inflater`), pakoBackend.createInflater(bits)),
+    createDeflater: (bits, level, mem) => (used.push(`${side} deflater`), pakoBackend.createDeflater(bits, level, mem)),
+  });
+  const wss = new WebSocketServer({ port: 0, perMessageDeflate: { threshold: 0 }, deflateBackend: spy('server') });
+  wss.on('connection', (ws) => (ws.onmessage = (e) => ws.send(e.raw, { binary: e.binary })));
+  await wss.ready();
+  const wsPeer = new WsServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { threshold: 0 } });
+  wsPeer.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  await new Promise<void>((resolve) => wsPeer.once('listening', () => resolve()));
+  try {
+    const text = UTF8_TEXT.repeat(40);
+    // ws client → our server (pako)
+    const { ws } = await wsConnect(`ws://127.0.0.1:${wss.address()?.port}/`, { perMessageDeflate: { threshold: 0 } });
+    assert.match(ws.extensions, /permessage-deflate/);
+    const got = wsNextMessage(ws);
+    ws.send(text);
+    assert.equal((await got).data.toString('utf8'), text);
+    ws.close();
+    await wsClosed(ws);
+    // our client (pako) → ws server
+    const ours = await WebSocket.connect(`ws://127.0.0.1:${(wsPeer.address() as { port: number }).port}/`, [], { deflateBackend: spy('client') });
+    assert.match(ours.extensions, /permessage-deflate/);
+    ours.send(text);
+    assert.equal((await nextMessage(ours)).data, text);
+    const c = closed(ours);
+    ours.close(1000);
+    await c;
+    assert.deepEqual(new Set(used), new Set(['server inflater', 'server deflater', 'client inflater', 'client deflater']));
+  } finally {
+    await wss.close();
+    await new Promise<void>((resolve) => wsPeer.close(() => resolve()));
+  }
 });

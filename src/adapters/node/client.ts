@@ -9,6 +9,7 @@ import { WebSocketConnection, type ConnectionOptions } from '../../connection.js
 import { CloseCode, WebSocketError } from '../../core/ws/errors.js';
 import { HttpHeadParser, generateKey, validateUpgradeResponse } from '../../core/ws/handshake.js';
 import type { DeflateOptions } from '../../core/deflate/negotiate.js';
+import type { DeflateBackend } from '../../core/deflate/backend.js';
 import { DEFAULT_LIMITS } from '../../core/ws/constants.js';
 import { buildClientRequest, clientDeflateOptions, clientExtensions, parseWebSocketUrl } from '../negotiate.js';
 import { nodeZlibBackend } from './zlib-backend.js';
@@ -24,6 +25,8 @@ export interface ClientOptions extends ConnectionOptions {
   protocolVersion?: 13 | 8;
   /** Offer permessage-deflate. Default true (as browsers do). */
   perMessageDeflate?: boolean | DeflateOptions;
+  /** DEFLATE implementation. Default node:zlib (`nodeZlibBackend`); e.g. `pakoBackend` for pure JS. */
+  deflateBackend?: DeflateBackend;
   /** TLS options for wss:// (ca, cert, key, rejectUnauthorized, servername, …). */
   tls?: TlsOptions;
   /** HTTP proxy URL (`http://[user:pass@]host:port`): tunnel with CONNECT. */
@@ -187,7 +190,7 @@ export class WebSocket extends WebSocketConnection {
         socket.off('error', onError);
         socket.off('close', onClose);
         const v = validateUpgradeResponse(res.head, { key, protocols, extensionsOffered: deflateOpts !== null, sha1: nodeSha1 });
-        const { codec, extensions } = clientExtensions(v.extensions, deflateOpts, nodeZlibBackend, options.maxMessageSize);
+        const { codec, extensions } = clientExtensions(v.extensions, deflateOpts, options.deflateBackend ?? nodeZlibBackend, options.maxMessageSize);
         if (this.openTimer) clearTimeout(this.openTimer);
         this.openTimer = null;
         const transport = new SocketTransport(socket, this);

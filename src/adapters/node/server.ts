@@ -23,6 +23,7 @@ import {
   type ServerHandshakeRequest,
 } from '../../core/ws/handshake.js';
 import type { DeflateOptions } from '../../core/deflate/negotiate.js';
+import type { DeflateBackend } from '../../core/deflate/backend.js';
 import type { PerMessageDeflate } from '../../core/deflate/codec.js';
 import { negotiateServer, serverDeflateOptions, wantsWebSocket, type VerifyRejection } from '../negotiate.js';
 import { nodeZlibBackend } from './zlib-backend.js';
@@ -83,9 +84,14 @@ export interface WebSocketServerOptions extends ConnectionOptions {
   verifyClient?: (info: VerifyClientInfo) => boolean | VerifyRejection | Promise<boolean | VerifyRejection>;
   /** permessage-deflate: false (default), true, or options. */
   perMessageDeflate?: boolean | DeflateOptions;
+  /** DEFLATE implementation. Default node:zlib (`nodeZlibBackend`); e.g. `pakoBackend` for pure JS. */
+  deflateBackend?: DeflateBackend;
   /** Largest upgrade request head. Default 16 KiB. */
   maxHandshakeSize?: number;
-  /** Time allowed for the upgrade request to arrive, ms. Default 10000. */
+  /**
+   * Time allowed for the upgrade request to arrive, ms, and again for an
+   * asynchronous `verifyClient` to answer (then 503). Default 10000.
+   */
   openTimeout?: number;
 }
 
@@ -342,7 +348,26 @@ export class WebSocketServer extends EventEmitter {
       }
     };
     if (verdict instanceof Promise) {
-      verdict.then(decide, (err: unknown) => reject(socket, err));
+      // A verification that never answers must not hold the socket forever:
+      // it gets openTimeout too (a timer only for asynchronous verdicts).
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        reject(socket, new WebSocketError('WS_ERR_OPEN_TIMEOUT', 'verifyClient did not answer within openTimeout', 0, 503));
+      }, this.options.openTimeout ?? 10_000);
+      timer.unref();
+      verdict.then(
+        (v) => {
+          if (settled) return;
+          clearTimeout(timer);
+          decide(v);
+        },
+        (err: unknown) => {
+          if (settled) return;
+          clearTimeout(timer);
+          reject(socket, err);
+        },
+      );
     } else {
       decide(verdict);
     }
@@ -360,7 +385,7 @@ export class WebSocketServer extends EventEmitter {
           protocols: this.options.protocols,
           handleProtocols: this.options.handleProtocols,
           deflate: this.deflate,
-          backend: nodeZlibBackend,
+          backend: this.options.deflateBackend ?? nodeZlibBackend,
           maxMessageSize: this.options.maxMessageSize,
         },
         req,

@@ -12,6 +12,7 @@ import { WebSocket } from '../../../../src/adapters/node/client.js';
 import type { WebSocketConnection, WsCloseEvent } from '../../../../src/connection.js';
 import { computeAccept } from '../../../../src/core/ws/handshake.js';
 import { WebSocketError } from '../../../../src/core/ws/errors.js';
+import { Opcode } from '../../../../src/core/ws/constants.js';
 import { clientFrame, close, frame, join } from '../../../helpers/frames.js';
 import { closed, nextMessage } from '../../../helpers/ws.js';
 import { RawClient, eventually, sleep, tripwire, within, type RawFrame } from './_util.js';
@@ -339,6 +340,72 @@ describe('hostile permessage-deflate input is isolated', () => {
 });
 
 describe('send queue bound', () => {
+  test('a peer that floods pings and never reads: pongs stay within maxBufferedAmount (reading stops until they drain)', T, async () => {
+    const MAX = 64 * 1024;
+    const { wss, port, seen } = await server({ maxBufferedAmount: MAX }, false);
+    try {
+      const raw = await RawClient.connect(port);
+      raw.socket.pause();
+      await eventually(() => seen.length === 1);
+      const ws = (seen[0] as Seen).ws;
+      // 100,000 masked pings with 125-byte payloads: 13 MB of pongs to send back.
+      const ping = clientFrame(Opcode.PING, new Uint8Array(125).fill(0x61));
+      const batch = Buffer.concat(Array.from({ length: 1000 }, () => ping));
+      let peak = 0;
+      for (let i = 0; i < 100; i++) {
+        if (!raw.socket.write(batch)) await Promise.race([new Promise((r) => raw.socket.once('drain', r)), sleep(50)]);
+        peak = Math.max(peak, ws.bufferedAmount);
+      }
+      await sleep(200);
+      peak = Math.max(peak, ws.bufferedAmount);
+      // One read's worth of pongs may pass the limit before reading stops.
+      assert.ok(peak <= MAX + 128 * 1024, `send queue peaked at ${peak} B`);
+      assert.equal(ws.readyState, 1);
+      // Reading again drains the pongs, and the server reads the pings again.
+      raw.socket.resume();
+      await within(raw.until(() => raw.frames.length >= 100_000), 20_000, 'every pong');
+      assert.ok(raw.frames.every((f) => f.opcode === Opcode.PONG && f.payload.length === 125));
+      raw.destroy();
+    } finally {
+      await wss.close();
+    }
+  });
+
+  test('every way of sending is bounded, not only send(): sendFrame, fragments, endMessage, ping, pong', T, async () => {
+    const MAX = 256 * 1024;
+    const { wss, port, seen } = await server({ maxBufferedAmount: MAX }, false);
+    try {
+      const raw = await RawClient.connect(port);
+      raw.socket.pause();
+      await eventually(() => seen.length === 1);
+      const ws = (seen[0] as Seen).ws;
+      const isFull = (e: unknown): boolean => e instanceof WebSocketError && e.code === 'WS_ERR_SEND_QUEUE_FULL';
+      // Fill the kernel's buffers, then the queue, then the queue's last bytes.
+      for (let i = 0; i < 2000; i++) {
+        try {
+          ws.send(new Uint8Array(60_000));
+        } catch (err) {
+          assert.ok(isFull(err));
+          break;
+        }
+        if (i % 4 === 3) await new Promise((r) => setImmediate(r));
+      }
+      const rest = MAX - ws.bufferedAmount;
+      if (rest > 0) ws.send(new Uint8Array(rest));
+      assert.ok(ws.bufferedAmount >= MAX, `bufferedAmount ${ws.bufferedAmount}`);
+      assert.throws(() => ws.sendFrame(2, new Uint8Array(1)), isFull, 'sendFrame');
+      assert.throws(() => ws.ping('x'), isFull, 'ping');
+      assert.throws(() => ws.pong('x'), isFull, 'pong');
+      ws.beginMessage(true);
+      assert.throws(() => ws.sendFragment(new Uint8Array(1)), isFull, 'sendFragment');
+      assert.throws(() => ws.endMessage(new Uint8Array(1)), isFull, 'endMessage with data');
+      assert.equal(ws.readyState, 1, 'refusing is not failing: the connection stays open');
+      raw.destroy();
+    } finally {
+      await wss.close();
+    }
+  });
+
   test('send() throws WS_ERR_SEND_QUEUE_FULL when the peer stops reading; drain fires once it reads; nothing lost or reordered', T, async () => {
     const MAX = 256 * 1024;
     const SIZE = 60_000;

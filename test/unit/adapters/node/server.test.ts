@@ -433,6 +433,24 @@ describe('WebSocketServer: bad handshakes', () => {
       await wss.close();
     }
   });
+
+  test('an async verifyClient that never answers: 503 after openTimeout, and the server goes on', T, async () => {
+    let calls = 0;
+    const { wss, port, url } = await echoServer({
+      openTimeout: 300,
+      verifyClient: (info) => (calls++ === 0 ? new Promise<boolean>(() => {}) : Promise.resolve(info.origin === null)),
+    });
+    try {
+      const t0 = Date.now();
+      const res = await rawExchange(port, upgradeRequest(port), 5000);
+      const elapsed = Date.now() - t0;
+      assert.ok(elapsed >= 250 && elapsed < 4000, `answered after ${elapsed} ms`);
+      assert.equal(statusOf(res), 503, JSON.stringify(res.slice(0, 60)));
+      await closeClient(await roundTrip(url));
+    } finally {
+      await wss.close();
+    }
+  });
 });
 
 describe('WebSocketServer: closing handshake', () => {
