@@ -14,7 +14,7 @@
 import { CloseCode, WebSocketError } from '../core/ws/errors.js';
 import { buildUpgradeRequest, type ServerHandshakeRequest } from '../core/ws/handshake.js';
 import { formatExtensions, type ExtensionOffer } from '../core/ws/extensions.js';
-import { acceptDeflateResponse, buildDeflateOffer, negotiateDeflate, type DeflateOptions } from '../core/deflate/negotiate.js';
+import { acceptDeflateResponse, buildDeflateOffer, negotiateDeflate, type DeflateOptions, type DeflateParams } from '../core/deflate/negotiate.js';
 import { PerMessageDeflate } from '../core/deflate/codec.js';
 import type { DeflateBackend } from '../core/deflate/backend.js';
 import { DEFAULT_LIMITS } from '../core/ws/constants.js';
@@ -50,9 +50,16 @@ export function isSecureUrl(url: URL): boolean {
   return url.protocol === 'wss:' || url.protocol === 'https:';
 }
 
-/** The `perMessageDeflate` option of a client as offer options, or null for no offer. Default: offer. */
-export function clientDeflateOptions(option: boolean | DeflateOptions | undefined): DeflateOptions | null {
-  return option === false ? null : option === true || option === undefined ? {} : option;
+/**
+ * The `perMessageDeflate` option of a client as its offers, by preference
+ * (RFC 7692 §5: several may be sent, the server accepts at most one), or
+ * null for none. Default: one offer with the defaults.
+ */
+export function clientDeflateOptions(option: boolean | DeflateOptions | DeflateOptions[] | undefined): DeflateOptions[] | null {
+  if (option === false) return null;
+  if (option === true || option === undefined) return [{}];
+  const offers = Array.isArray(option) ? option : [option];
+  return offers.length > 0 ? offers : null;
 }
 
 /** The `perMessageDeflate` option of a server, or null for none. Default: off. */
@@ -77,7 +84,7 @@ export interface ClientRequestOptions {
  *
  * @throws TypeError on an invalid value (see `buildUpgradeRequest`).
  */
-export function buildClientRequest(url: URL, key: string, protocols: string[], deflate: DeflateOptions | null, options: ClientRequestOptions): string {
+export function buildClientRequest(url: URL, key: string, protocols: string[], deflate: DeflateOptions[] | null, options: ClientRequestOptions): string {
   const authorization = url.username ? `Basic ${utf8Base64(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`)}` : undefined;
   const defaultPort = isSecureUrl(url) ? '443' : '80';
   return buildUpgradeRequest({
@@ -86,7 +93,7 @@ export function buildClientRequest(url: URL, key: string, protocols: string[], d
     key,
     version: options.protocolVersion ?? 13,
     protocols,
-    ...(deflate ? { extensions: formatExtensions([buildDeflateOffer(deflate)]) } : {}),
+    ...(deflate ? { extensions: formatExtensions(deflate.map(buildDeflateOffer)) } : {}),
     ...(options.origin ? { origin: options.origin } : {}),
     ...(options.headers ? { headers: options.headers } : {}),
     ...(authorization ? { authorization } : {}),
@@ -102,7 +109,7 @@ export function buildClientRequest(url: URL, key: string, protocols: string[], d
  */
 export function clientExtensions(
   accepted: ExtensionOffer[],
-  deflate: DeflateOptions | null,
+  deflate: DeflateOptions[] | null,
   backend: DeflateBackend,
   maxMessageSize: number | undefined,
 ): { codec: PerMessageDeflate | null; extensions: string } {
@@ -111,13 +118,27 @@ export function clientExtensions(
     throw new WebSocketError('WS_ERR_INVALID_EXTENSION', 'server accepted an extension we did not offer', CloseCode.MANDATORY_EXTENSION);
   }
   if (!pmd || !deflate) return { codec: null, extensions: '' };
-  const params = acceptDeflateResponse(pmd, deflate);
+  // The response answers one of our offers without saying which: the first
+  // it is a valid answer to (RFC 7692 §7) is the one taken.
+  let params: DeflateParams | null = null;
+  let offer: DeflateOptions = {};
+  let firstError: unknown = null;
+  for (const o of deflate) {
+    try {
+      params = acceptDeflateResponse(pmd, o);
+      offer = o;
+      break;
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  if (params === null) throw firstError;
   const codec = new PerMessageDeflate({
     params,
     role: 'client',
     backend,
     maxMessageSize: maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
-    ...deflateTuning(deflate),
+    ...deflateTuning(offer),
   });
   return { codec, extensions: formatExtensions([pmd]) };
 }

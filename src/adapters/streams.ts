@@ -411,8 +411,11 @@ function readHead(t: StreamTransport, parser: HttpHeadParser, ms: number, onTime
 export interface StreamClientOptions extends ConnectionOptions, ClientRequestOptions {
   /** Subprotocols to offer, by preference. */
   protocols?: string | string[];
-  /** Offer permessage-deflate. Default true (as browsers do). */
-  perMessageDeflate?: boolean | DeflateOptions;
+  /**
+   * Offer permessage-deflate: `false`, `true` (default, as browsers do), its
+   * options, or several offers by preference (the server accepts one).
+   */
+  perMessageDeflate?: boolean | DeflateOptions | DeflateOptions[];
   /** DEFLATE implementation. Default `pakoBackend` (pure JS, runs everywhere). */
   deflateBackend?: DeflateBackend;
   /** Time allowed for the server's answer, ms. Default 10000. */

@@ -840,3 +840,31 @@ test('deflateBackend: our server and client with the pure-JS backend (pako) inte
     await new Promise<void>((resolve) => wsPeer.close(() => resolve()));
   }
 });
+
+test('our client sends several permessage-deflate offers; ws accepts one, and we take its answer for that offer', { timeout: 30_000 }, async (t) => {
+  const offers = [{ serverNoContextTakeover: true, serverMaxWindowBits: 10 }, { clientMaxWindowBits: 12 as const }];
+  const text = 'the same words again and again, '.repeat(200);
+
+  for (const [name, wsOptions, expect] of [
+    // ws takes the first offer it can satisfy: the first one by default...
+    ['ws takes our first offer', { threshold: 0 }, [/server_no_context_takeover/, /server_max_window_bits=10/]],
+    // ...the second when it refuses to drop its context (serverNoContextTakeover: false is "never").
+    ['ws declines the first and takes the second', { threshold: 0, serverNoContextTakeover: false, serverMaxWindowBits: false }, [/client_max_window_bits=12/]],
+  ] as const) {
+    await t.test(name, async () => {
+      const peer = await startWsServer(wsOptions);
+      t.after(() => peer.stop());
+      const accepted = peer.next();
+      const ws = await WebSocket.connect(peer.url + '/echo', [], { perMessageDeflate: offers, ...BIG });
+      const { req } = await accepted;
+      // Both offers went out, in our order.
+      assert.match(String(req.headers['sec-websocket-extensions']), /^permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits, permessage-deflate; client_max_window_bits=12$/);
+      for (const re of expect) assert.match(ws.extensions, re);
+      ws.send(text);
+      assert.equal((await nextMessage(ws)).data, text);
+      const c = closed(ws);
+      ws.close(1000);
+      await c;
+    });
+  }
+});

@@ -23,8 +23,11 @@ export interface ClientOptions extends ConnectionOptions {
   origin?: string;
   /** 13 (RFC 6455, default) or 8 (hybi-08..12 drafts). */
   protocolVersion?: 13 | 8;
-  /** Offer permessage-deflate. Default true (as browsers do). */
-  perMessageDeflate?: boolean | DeflateOptions;
+  /**
+   * Offer permessage-deflate: `false`, `true` (default, as browsers do), its
+   * options, or several offers by preference (the server accepts one).
+   */
+  perMessageDeflate?: boolean | DeflateOptions | DeflateOptions[];
   /** DEFLATE implementation. Default node:zlib (`nodeZlibBackend`); e.g. `pakoBackend` for pure JS. */
   deflateBackend?: DeflateBackend;
   /** TLS options for wss:// (ca, cert, key, rejectUnauthorized, servername, …). */
