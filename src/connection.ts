@@ -22,6 +22,16 @@ import { applyMask } from './core/ws/mask.js';
 import type { ReceiveEvent } from './core/ws/types.js';
 import { Deadlines, tickFor } from './core/deadlines.js';
 
+/** The stream API of a connection ({@link WebSocketConnection.stream}). */
+export interface WebSocketStreamPair {
+  /** Whole messages received (strings for text). Ends when the connection closes, after every message already received. */
+  readonly readable: ReadableStream<StreamMessage>;
+  /** Messages to send; a write waits while the send queue is above its high-water mark. Closing it closes the connection (1000). */
+  readonly writable: WritableStream<SendData>;
+  /** How the connection ended: the close code and reason, and whether the closing handshake completed. Never rejects. */
+  readonly closed: Promise<CloseInfo>;
+}
+
 /** What an adapter provides: a byte pipe and a clock. */
 export interface Transport {
   /** Queue bytes for sending. */
@@ -229,7 +239,8 @@ export class WebSocketConnection {
   private streamCtl: ReadableStreamDefaultController<Uint8Array> | null = null;
   private streamPaused = false;
   // stream API
-  private streamApi: { readable: ReadableStream<StreamMessage>; writable: WritableStream<SendData> } | null = null;
+  private streamApi: WebSocketStreamPair | null = null;
+  private resolveStreamClosed: ((info: CloseInfo) => void) | null = null;
   private readableCtl: ReadableStreamDefaultController<StreamMessage> | null = null;
   private readablePaused = false;
   private drainWaiters: Array<() => void> | null = null;
@@ -393,8 +404,13 @@ export class WebSocketConnection {
       this.streamCtl = null;
     }
     if (this.readableCtl) {
+      // Closed, not errored, even when unclean: messages already queued stay readable; `closed` tells how it ended.
       try { this.readableCtl.close(); } catch { /* already closed */ }
       this.readableCtl = null;
+    }
+    if (this.resolveStreamClosed) {
+      this.resolveStreamClosed(info);
+      this.resolveStreamClosed = null;
     }
     this.wakeDrainWaiters();
     if (this._wants('close')) this._emit('close', { type: 'close', target: this, code: info.code, reason: info.reason, wasClean: info.wasClean });
@@ -540,10 +556,15 @@ export class WebSocketConnection {
    * const writer = writable.getWriter();
    * await writer.write('hello');
    * for await (const msg of readable) console.log(msg);
+   * const { code, wasClean } = await ws.stream.closed; // how it ended
    * ```
    */
-  get stream(): { readable: ReadableStream<StreamMessage>; writable: WritableStream<SendData> } {
+  get stream(): WebSocketStreamPair {
     if (this.streamApi) return this.streamApi;
+    const closedInfo = new Promise<CloseInfo>((resolve) => {
+      if (this.state === CLOSED && this.closedEmitted) resolve(this.proto ? this.proto.closeInfo : { code: CloseCode.ABNORMAL, reason: '', wasClean: false });
+      else this.resolveStreamClosed = resolve;
+    });
     const highWater = 1024 * 1024;
     const readable = new ReadableStream<StreamMessage>(
       {
@@ -586,7 +607,7 @@ export class WebSocketConnection {
       },
       { highWaterMark: 1 },
     );
-    this.streamApi = { readable, writable };
+    this.streamApi = { readable, writable, closed: closedInfo };
     return this.streamApi;
   }
 

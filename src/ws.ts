@@ -44,6 +44,7 @@ export {
   type SendData,
   type SendOptions,
   type StreamMessage,
+  type WebSocketStreamPair,
   type WsEventMap,
   type WsCloseEvent,
   type WsErrorEvent,

@@ -106,6 +106,41 @@ describe('stream API ({ readable, writable })', () => {
     }
   });
 
+  test('`closed` tells how the connection ended; an unclean end still leaves received messages readable', T, async () => {
+    // Clean: the server closes with 4000.
+    const a = await pair({}, {}, (ws) => {
+      ws.onmessage = () => ws.close(4000, 'done');
+    });
+    try {
+      const { readable, writable, closed: ended } = a.client.stream;
+      await writable.getWriter().write('bye');
+      assert.deepEqual(await within(ended, 3000, 'closed'), { code: 4000, reason: 'done', wasClean: true });
+      assert.deepEqual(await readable.getReader().read(), { value: undefined, done: true });
+    } finally {
+      await a.stop();
+    }
+    // Unclean: the server sends two messages and drops TCP; the client reads them afterwards.
+    const b = await pair({}, {}, (ws) => {
+      ws.onmessage = () => {
+        ws.send('one');
+        ws.send('two');
+        setTimeout(() => ws.terminate(), 50);
+      };
+    });
+    try {
+      const { readable, writable, closed: ended } = b.client.stream;
+      await writable.getWriter().write('go');
+      assert.deepEqual(await within(ended, 3000, 'closed'), { code: 1006, reason: '', wasClean: false });
+      const got: StreamMessage[] = [];
+      for await (const m of readable) got.push(m);
+      assert.deepEqual(got, ['one', 'two']);
+      // Asked for after the end: already settled.
+      assert.equal((await b.client.stream.closed).wasClean, false);
+    } finally {
+      await b.stop();
+    }
+  });
+
   test('a slow reader applies backpressure end to end; nothing is lost', { timeout: 60_000 }, async () => {
     const COUNT = 2000;
     const SIZE = 64 * 1024;
