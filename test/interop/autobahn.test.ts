@@ -12,6 +12,14 @@ import { nextMessage, closed, SIZES } from '../helpers/ws.js';
 
 const BIG = { maxFrameSize: 32 * 1024 * 1024, maxMessageSize: 32 * 1024 * 1024 };
 
+async function eventuallyTrue(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 for (const deflate of [false, true]) {
   const mode = deflate ? 'with permessage-deflate' : 'without compression';
 
@@ -91,6 +99,26 @@ for (const deflate of [false, true]) {
       assert.deepEqual([c.code, c.wasClean], [1005, true]);
     });
 
+    await t.test('our terminate(): Autobahn sees 1006, not clean; so do we', async () => {
+      const ws = await WebSocket.connect(server.url('/echo?terminate'), [], { perMessageDeflate: deflate });
+      const c = closed(ws);
+      ws.terminate();
+      assert.deepEqual([(await c).code, (await c).wasClean], [1006, false]);
+      const ev = (await server.waitForEvent((e) => e.event === 'close' && e.path === '/echo' && e.wasClean === false)) as { code: number };
+      assert.equal(ev.code, 1006);
+    });
+
+    await t.test('we close without a code: Autobahn receives an empty Close (and answers 1000, which we report)', async () => {
+      const ws = await WebSocket.connect(server.url('/echo?empty'), [], { perMessageDeflate: deflate });
+      const c = closed(ws);
+      ws.close();
+      const e = await c;
+      // The close event carries the code of the Close frame received (Autobahn replies 1000 to an empty Close).
+      assert.deepEqual([e.code, e.wasClean], [1000, true]);
+      const ev = (await server.waitForEvent((x) => x.event === 'close' && x.path === '/echo' && x.wasClean === true && x.remoteCode === null)) as { remoteCode: number | null };
+      assert.equal(ev.remoteCode, null, 'no code in our Close frame');
+    });
+
     await t.test('we close with 4000 "done": Autobahn receives our code and reason', async () => {
       const ws = await WebSocket.connect(server.url('/echo'), [], { perMessageDeflate: deflate });
       ws.close(4000, 'done');
@@ -103,12 +131,22 @@ for (const deflate of [false, true]) {
 
   test(`Autobahn|Python client → our server, ${mode}`, async (t) => {
     const wss = new WebSocketServer({ port: 0, perMessageDeflate: deflate, ...BIG });
+    /** How each of our server's connections ended, by path. */
+    const ends: Array<{ url: string; code: number; reason: string; wasClean: boolean }> = [];
     wss.on('connection', (ws) => {
       ws.onmessage = (e) => ws.send(e.raw, { binary: e.binary });
+      ws.onclose = (e) => ends.push({ url: ws.url, code: e.code, reason: e.reason, wasClean: e.wasClean });
       if (ws.url.startsWith('/push')) {
         ws.send('one');
         ws.send(new Uint8Array([1, 2, 3]));
         ws.close(4000, 'pushed');
+      } else if (ws.url.startsWith('/ping')) {
+        // Our ping; Autobahn answers with a pong; then we close.
+        ws.addEventListener('pong', (e) => ws.close(4001, Buffer.from(e.data).toString('utf8')));
+        ws.ping('from-autostrada');
+      } else if (ws.url.startsWith('/terminate')) {
+        ws.send('last words');
+        setTimeout(() => ws.terminate(), 50);
       }
     });
     await wss.ready();
@@ -125,11 +163,36 @@ for (const deflate of [false, true]) {
       });
     }
 
-    await t.test('client closes with 4002: echoed, clean', async () => {
+    await t.test('client closes with 4002: echoed, clean, and our server closes TCP (§7.1.1)', async () => {
       const r = await runAutobahnClient({ url: url + '/echo', mode: 'close', code: 4002, reason: 'bye bye', deflate });
       assert.equal(r.ok, true, r.error);
       assert.equal(r.close?.remoteCode, 4002);
       assert.equal(r.close?.wasClean, true);
+      // Autobahn waits for the server to drop TCP and would report doing it itself.
+      assert.deepEqual([r.close?.droppedByMe, r.close?.serverDropTimeout], [false, false]);
+    });
+
+    await t.test('client sends an empty Close: we report 1005, clean, and answer with an empty Close', async () => {
+      const r = await runAutobahnClient({ url: url + '/echo?empty', mode: 'close', deflate });
+      assert.equal(r.ok, true, r.error);
+      assert.equal(r.close?.wasClean, true);
+      assert.equal(r.close?.remoteCode, null, 'our Close carried no code either');
+      await eventuallyTrue(() => ends.some((e) => e.url === '/echo?empty'));
+      assert.deepEqual(ends.find((e) => e.url === '/echo?empty'), { url: '/echo?empty', code: 1005, reason: '', wasClean: true });
+    });
+
+    await t.test('our ping gets Autobahn\'s pong (then we close with its payload as the reason)', async () => {
+      const r = await runAutobahnClient({ url: url + '/ping', mode: 'recv', deflate });
+      assert.equal(r.ok, true, r.error);
+      assert.deepEqual([r.close?.remoteCode, r.close?.remoteReason], [4001, 'from-autostrada']);
+    });
+
+    await t.test('our terminate(): Autobahn gets the message sent before, then 1006, not clean', async () => {
+      const r = await runAutobahnClient({ url: url + '/terminate', mode: 'recv', deflate });
+      assert.deepEqual(r.messages?.map((m) => m.text), ['last words']);
+      assert.deepEqual([r.close?.wasClean, r.close?.code], [false, 1006]);
+      await eventuallyTrue(() => ends.some((e) => e.url === '/terminate'));
+      assert.deepEqual(ends.find((e) => e.url === '/terminate'), { url: '/terminate', code: 1006, reason: '', wasClean: false });
     });
 
     await t.test('client ping gets our pong', async () => {

@@ -308,6 +308,10 @@ export interface AutobahnCloseInfo {
   localCode: number | null;
   /** True when the Python client started the closing handshake. */
   closedByMe: boolean;
+  /** True when the Python client closed TCP itself (the server should, RFC 6455 §7.1.1). */
+  droppedByMe: boolean;
+  /** True when it did so because the server had not within serverConnectionDropTimeout. */
+  serverDropTimeout: boolean;
 }
 
 export interface AutobahnEchoResult {

@@ -175,6 +175,10 @@ class PeerClientProtocol(WebSocketClientProtocol):
             "remoteReason": getattr(self, "remoteCloseReason", None),
             "localCode": getattr(self, "localCloseCode", None),
             "closedByMe": bool(getattr(self, "closedByMe", False)),
+            # Who closed TCP: RFC 6455 7.1.1 has the server do it; a client
+            # that had to (after serverConnectionDropTimeout) says so here.
+            "droppedByMe": bool(getattr(self, "droppedByMe", False)),
+            "serverDropTimeout": bool(getattr(self, "wasServerConnectionDropTimeout", False)),
         }
         if cfg.mode == "close":
             res["ok"] = bool(wasClean)
