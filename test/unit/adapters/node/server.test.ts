@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Socket, type AddressInfo } from 'node:net';
 import { WebSocketServer, type VerifyClientInfo } from '../../../../src/adapters/node/server.js';
 import { WebSocket } from '../../../../src/adapters/node/client.js';
 import type { WebSocketConnection } from '../../../../src/connection.js';
@@ -516,5 +516,30 @@ describe('WebSocketServer: close()', () => {
     // Nothing listens any more.
     const f = await failure(url);
     assert.equal(f.error.code, 'WS_ERR_CONNECTION_LOST');
+  });
+});
+
+describe('WebSocketServer and client: TCP_NODELAY', () => {
+  test('both ends of a connection disable Nagle (small frames go out at once)', T, async () => {
+    const set = new Map<Socket, boolean>();
+    const original = Socket.prototype.setNoDelay;
+    Socket.prototype.setNoDelay = function (this: Socket, noDelay?: boolean): Socket {
+      set.set(this, noDelay ?? true);
+      return original.call(this, noDelay);
+    };
+    try {
+      const { wss, url } = await echoServer();
+      const serverSocket = new Promise<Socket>((resolve) => wss.once('connection', (_ws: WebSocketConnection, req: { socket: Socket }) => resolve(req.socket)));
+      const ws = await roundTrip(url);
+      const s = await serverSocket;
+      assert.equal(set.get(s), true, 'server side');
+      const clientSide = [...set.keys()].filter((k) => k !== s && k.localPort === s.remotePort);
+      assert.equal(clientSide.length, 1, 'the client socket was set too');
+      assert.equal(set.get(clientSide[0] as Socket), true, 'client side');
+      await closeClient(ws);
+      await wss.close();
+    } finally {
+      Socket.prototype.setNoDelay = original;
+    }
   });
 });
