@@ -340,14 +340,22 @@ describe('hostile permessage-deflate input is isolated', () => {
 });
 
 describe('send queue bound', () => {
-  test('a peer that floods pings and never reads: pongs stay within maxBufferedAmount (reading stops until they drain)', T, async () => {
-    const MAX = 64 * 1024;
-    const { wss, port, seen } = await server({ maxBufferedAmount: MAX }, false);
+  /** A server with `maxBufferedAmount: max` and one raw client that does not read; `body` gets both ends. */
+  async function withStalledPeer(max: number, body: (ws: WebSocketConnection, raw: RawClient) => Promise<void>): Promise<void> {
+    const { wss, port, seen } = await server({ maxBufferedAmount: max }, false);
     try {
       const raw = await RawClient.connect(port);
       raw.socket.pause();
       await eventually(() => seen.length === 1);
-      const ws = (seen[0] as Seen).ws;
+      await body((seen[0] as Seen).ws, raw);
+    } finally {
+      await wss.close();
+    }
+  }
+
+  test('a peer that floods pings and never reads: pongs stay within maxBufferedAmount (reading stops until they drain)', T, async () => {
+    const MAX = 64 * 1024;
+    await withStalledPeer(MAX, async (ws, raw) => {
       // 100,000 masked pings with 125-byte payloads: 13 MB of pongs to send back.
       const ping = clientFrame(Opcode.PING, new Uint8Array(125).fill(0x61));
       const batch = Buffer.concat(Array.from({ length: 1000 }, () => ping));
@@ -366,19 +374,12 @@ describe('send queue bound', () => {
       await within(raw.until(() => raw.frames.length >= 100_000), 20_000, 'every pong');
       assert.ok(raw.frames.every((f) => f.opcode === Opcode.PONG && f.payload.length === 125));
       raw.destroy();
-    } finally {
-      await wss.close();
-    }
+    });
   });
 
   test('every way of sending is bounded, not only send(): sendFrame, fragments, endMessage, ping, pong', T, async () => {
     const MAX = 256 * 1024;
-    const { wss, port, seen } = await server({ maxBufferedAmount: MAX }, false);
-    try {
-      const raw = await RawClient.connect(port);
-      raw.socket.pause();
-      await eventually(() => seen.length === 1);
-      const ws = (seen[0] as Seen).ws;
+    await withStalledPeer(MAX, async (ws, raw) => {
       const isFull = (e: unknown): boolean => e instanceof WebSocketError && e.code === 'WS_ERR_SEND_QUEUE_FULL';
       // Fill the kernel's buffers, then the queue, then the queue's last bytes.
       for (let i = 0; i < 2000; i++) {
@@ -401,20 +402,13 @@ describe('send queue bound', () => {
       assert.throws(() => ws.endMessage(new Uint8Array(1)), isFull, 'endMessage with data');
       assert.equal(ws.readyState, 1, 'refusing is not failing: the connection stays open');
       raw.destroy();
-    } finally {
-      await wss.close();
-    }
+    });
   });
 
   test('send() throws WS_ERR_SEND_QUEUE_FULL when the peer stops reading; drain fires once it reads; nothing lost or reordered', T, async () => {
     const MAX = 256 * 1024;
     const SIZE = 60_000;
-    const { wss, port, seen } = await server({ maxBufferedAmount: MAX }, false);
-    try {
-      const raw = await RawClient.connect(port);
-      raw.socket.pause();
-      await eventually(() => seen.length === 1);
-      const ws = (seen[0] as Seen).ws;
+    await withStalledPeer(MAX, async (ws, raw) => {
       let drains = 0;
       ws.addEventListener('drain', () => drains++);
       let sent = 0;
@@ -454,8 +448,6 @@ describe('send queue bound', () => {
       const last = raw.frames[sent];
       assert.deepEqual([last?.opcode, last?.payload.toString()], [1, 'after drain']);
       raw.destroy();
-    } finally {
-      await wss.close();
-    }
+    });
   });
 });
