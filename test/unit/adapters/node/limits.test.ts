@@ -42,6 +42,18 @@ async function server(opts: WebSocketServerOptions, echo = true): Promise<{ wss:
   return { wss, port, url: `ws://127.0.0.1:${port}`, seen };
 }
 
+
+/** The attacker got a Close with `code` and no reason, then the server's FIN; the server side reported `errorCode` and an unclean close. */
+async function assertFailedWith(raw: RawClient, victim: Seen, name: string, code: number, errorCode: string): Promise<void> {
+  const cf = await raw.closeFrame(3000).catch((e: Error) => assert.fail(`${name}: ${e.message}`));
+  assert.equal(cf.code, code, name);
+  assert.equal(cf.reason, '', `${name}: no internals in the reason`);
+  await within(raw.closed, 2000, `${name}: the server closes TCP`);
+  assert.deepEqual(victim.errors, [errorCode], name);
+  const c = await within(victim.close, 2000, `${name}: close event`);
+  assert.deepEqual([c.code, c.wasClean], [code, false], `${name}: close event`);
+}
+
 describe('heartbeat', () => {
   test('a peer that never answers pings is dropped with WS_ERR_PING_TIMEOUT', T, async () => {
     const { wss, port, seen } = await server({ heartbeat: { interval: 100, timeout: 100 } });
@@ -213,14 +225,7 @@ describe('hostile input is isolated', () => {
         await eventually(() => seen.length === before + 1, 2000, name);
         const victim = seen[before] as Seen;
         raw.write(attack);
-        const cf = await raw.closeFrame(3000).catch((e: Error) => assert.fail(`${name}: ${e.message}`));
-        assert.equal(cf.code, code, name);
-        assert.equal(cf.reason, '', `${name}: no internals in the reason`);
-        await within(raw.closed, 2000, `${name}: the server closes TCP`);
-        assert.deepEqual(victim.errors, [errorCode], name);
-        const c = await within(victim.close, 2000, `${name}: close event`);
-        assert.equal(c.code, code, `${name}: close event code`);
-        assert.equal(c.wasClean, false, name);
+        await assertFailedWith(raw, victim, name, code, errorCode);
       }
 
       // Abrupt disconnect in the middle of a frame: no Close frame, a 1006 on our side.
@@ -313,13 +318,7 @@ describe('hostile permessage-deflate input is isolated', () => {
         const echo = raw.frames[0] as RawFrame;
         assert.equal(echo.rsv1 ? inflateRawSync(Buffer.concat([echo.payload, Buffer.from([0, 0, 0xff, 0xff])])).toString() : echo.payload.toString(), 'hello, compressed');
         raw.write(attack);
-        const cf = await raw.closeFrame(3000).catch((e: Error) => assert.fail(`${name}: ${e.message}`));
-        assert.equal(cf.code, code, name);
-        assert.equal(cf.reason, '', `${name}: no internals in the reason`);
-        await within(raw.closed, 2000, `${name}: the server closes TCP`);
-        assert.deepEqual(victim.errors, [errorCode], name);
-        const c = await within(victim.close, 2000, `${name}: close event`);
-        assert.deepEqual([c.code, c.wasClean], [code, false], `${name}: close event`);
+        await assertFailedWith(raw, victim, name, code, errorCode);
       }
       const afterAttacks = echoed;
       await eventually(() => echoed >= afterAttacks + 10, 5000, 'echoes after the attacks');
